@@ -1,0 +1,22 @@
+# hubkit — `make test` installs what the tests need (on a fresh machine it
+# builds the envtest binaries from the Go module proxy and installs Debian's
+# jupyterhub) and runs every test with the race detector.
+
+GO ?= go
+
+.PHONY: test deps lint vet fmt bench-spawn
+
+test: deps lint
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" $(GO) test -race -count=1 ./...
+
+deps:
+	hack/envtest.sh >/dev/null
+	hack/install-jupyterhub.sh
+
+lint: fmt vet
+
+fmt:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
