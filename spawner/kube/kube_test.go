@@ -351,3 +351,29 @@ func TestNotRunning(t *testing.T) {
 		t.Errorf("Healthy before Run: %v", err)
 	}
 }
+
+func TestTwoSpawnersStartOneServerOnce(t *testing.T) {
+	k, ns := setup(t, nil)
+	a := newSpawner(t, k, kube.Config{Namespace: ns})
+	b := newSpawner(t, k, kube.Config{Namespace: ns})
+	ref := spawner.Ref{User: "twice"}
+	var wg sync.WaitGroup
+	urls := make([]string, 2)
+	for i, s := range []*kube.Spawner{a, b} {
+		wg.Go(func() {
+			srv, err := start(t, s, ref)
+			if err != nil {
+				t.Errorf("spawner %d: %v", i, err)
+			}
+			urls[i] = srv.URL
+		})
+	}
+	wg.Wait()
+	if urls[0] != urls[1] {
+		t.Errorf("the two spawners report different servers: %v", urls)
+	}
+	pods, err := k.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("%d pods (%v), want exactly 1", len(pods.Items), err)
+	}
+}
