@@ -10,8 +10,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/hubkit/hubkit/spawner/kube"
 	"github.com/hubkit/hubkit/sparksvc"
+	"github.com/hubkit/hubkit/spawner/kube"
 )
 
 // Plugging the driver into the Kubernetes spawner takes one call.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	admv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -372,25 +373,37 @@ func (d *Driver) Install(ctx context.Context) error {
 		return nil
 	}
 	policy, binding := d.Policy()
-	pc := d.client.AdmissionregistrationV1().ValidatingAdmissionPolicies()
-	if cur, err := pc.Get(ctx, policy.Name, metav1.GetOptions{}); err == nil {
-		policy.ResourceVersion = cur.ResourceVersion
-		_, err = pc.Update(ctx, policy, metav1.UpdateOptions{})
-		if err != nil {
-			return fmt.Errorf("sparksvc: updating admission policy: %w", err)
-		}
-	} else if _, err := pc.Create(ctx, policy, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("sparksvc: creating admission policy: %w", err)
+	if err := upsert(ctx, d.client.AdmissionregistrationV1().ValidatingAdmissionPolicies(), policy); err != nil {
+		return fmt.Errorf("sparksvc: admission policy: %w", err)
 	}
-	bc := d.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
-	if cur, err := bc.Get(ctx, binding.Name, metav1.GetOptions{}); err == nil {
-		binding.ResourceVersion = cur.ResourceVersion
-		_, err = bc.Update(ctx, binding, metav1.UpdateOptions{})
-		if err != nil {
-			return fmt.Errorf("sparksvc: updating admission policy binding: %w", err)
-		}
-	} else if _, err := bc.Create(ctx, binding, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("sparksvc: creating admission policy binding: %w", err)
+	if err := upsert(ctx, d.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings(), binding); err != nil {
+		return fmt.Errorf("sparksvc: admission policy binding: %w", err)
 	}
 	return nil
+}
+
+// object is a cluster-scoped API object that upsert can write.
+type object interface {
+	metav1.Object
+	*admv1.ValidatingAdmissionPolicy | *admv1.ValidatingAdmissionPolicyBinding
+}
+
+// clusterClient is the part of a typed client upsert uses.
+type clusterClient[T object] interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
+	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+}
+
+// upsert creates obj, or updates the existing object of its name.
+func upsert[T object](ctx context.Context, c clusterClient[T], obj T) error {
+	cur, err := c.Get(ctx, obj.GetName(), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = c.Create(ctx, obj, metav1.CreateOptions{})
+	case err == nil:
+		obj.SetResourceVersion(cur.GetResourceVersion())
+		_, err = c.Update(ctx, obj, metav1.UpdateOptions{})
+	}
+	return err
 }

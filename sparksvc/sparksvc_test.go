@@ -176,6 +176,9 @@ func executor(name, userLabel, claim, secret string) *corev1.Pod {
 
 func TestExecutorIsolation(t *testing.T) {
 	e := setup(t, sparksvc.Config{SharedSecrets: []string{"s3-shared"}})
+	if err := e.driver.Install(t.Context()); err != nil { // idempotent: updates in place
+		t.Fatalf("second Install: %v", err)
+	}
 	alice, bob := e.start(t, "alice"), e.start(t, "bob")
 	aliceClaim, bobClaim := alice.State[kube.StatePVC], bob.State[kube.StatePVC]
 	bobToken := bob.State[kube.StatePod] + "-token"
