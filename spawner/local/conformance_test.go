@@ -16,7 +16,13 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { stopAll(t, first) })
+			all := []*Spawner{first}
+			t.Cleanup(func() {
+				stopAll(t, first)
+				for _, sp := range all {
+					waitIdle(t, sp)
+				}
+			})
 			n := 0
 			return func() spawner.Spawner {
 				n++
@@ -27,6 +33,7 @@ func TestConformance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				all = append(all, sp)
 				return sp
 			}
 		},

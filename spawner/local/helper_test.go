@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,23 +39,9 @@ const (
 	helperBody = "hubkit local test server"
 )
 
-// unusualNamesSkip is the conformance subtest skipped while the suite asks
-// for a user name that spawner.Ref.Validate rejects: UnusualNames starts
-// {User: strings.Repeat("long", 75)}, 300 bytes, above
-// spawner.MaxNameLength (255), so no implementation can pass it.
-// TestUnusualNames runs the same checks with valid names.
-const unusualNamesSkip = "^TestConformance$/^UnusualNames$"
-
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
 		os.Exit(helperMain())
-	}
-	flag.Parse()
-	if err := (spawner.Ref{User: strings.Repeat("long", 75)}).Validate(); err != nil {
-		if f := flag.Lookup("test.skip"); f != nil && f.Value.String() == "" {
-			f.Value.Set(unusualNamesSkip)
-			fmt.Fprintf(os.Stderr, "local_test: skipping %s: the suite's 300-byte user name is invalid (%v)\n", unusualNamesSkip, err)
-		}
 	}
 	os.Exit(m.Run())
 }
@@ -223,6 +208,18 @@ func newHelperSpawner(t testing.TB, modify ...func(*Options)) *Spawner {
 	return sp
 }
 
+// waitIdle waits until the goroutines of sp's processes have ended, so
+// that nothing writes to a directory the test is about to delete.
+func waitIdle(t testing.TB, sp *Spawner) {
+	done := make(chan struct{})
+	go func() { sp.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Errorf("goroutines of %s's processes still running", sp.opts.StateDir)
+	}
+}
+
 // stopAll stops every server sp lists. It runs in cleanups, after
 // t.Context() ended.
 func stopAll(t testing.TB, sp *Spawner) {
@@ -238,6 +235,7 @@ func stopAll(t testing.TB, sp *Spawner) {
 			t.Errorf("cleanup: Stop(%s): %v", st.Ref, err)
 		}
 	}
+	waitIdle(t, sp)
 }
 
 // get fetches url and returns the status code and body.

@@ -87,6 +87,11 @@ func New(opts Options) (*Spawner, error) {
 			return nil, fmt.Errorf("local: %w", err)
 		}
 	}
+	f, err := os.OpenFile(s.lockPath(), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	f.Close()
 	return s, nil
 }
 
@@ -600,7 +605,7 @@ func (s *Spawner) stopLocked(ctx context.Context, ref spawner.Ref) error {
 
 // Status reports ref's server from its state file and the process table,
 // without changing anything. A server whose process has exited is
-// stopped.
+// stopped; an unreadable state file is PhaseFailed (Stop removes it).
 func (s *Spawner) Status(ctx context.Context, ref spawner.Ref) (spawner.Status, error) {
 	if err := ref.Validate(); err != nil {
 		return spawner.Status{}, fmt.Errorf("local: %w", err)

@@ -653,8 +653,8 @@ func TestPathTraversal(t *testing.T) {
 }
 
 func TestUnusualNames(t *testing.T) {
-	// The conformance suite's UnusualNames, with names Ref.Validate
-	// accepts (see unusualNamesSkip).
+	// Like the conformance suite's UnusualNames, with more names: the
+	// longest valid ones, dots, and an escaped slash.
 	sp := newHelperSpawner(t)
 	refs := []spawner.Ref{
 		{User: "Jörg.Müller@uni.example"},

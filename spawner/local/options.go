@@ -22,7 +22,9 @@ type Options struct {
 	Cmd []string
 
 	// Args are appended to Cmd. Default none. A profile override may
-	// replace them ("args").
+	// replace them ("args"). A hub that runs as root needs
+	// "--allow-root" here for jupyterhub-singleuser: the notebook server
+	// refuses to run as root otherwise.
 	Args []string
 
 	// Env holds extra environment variables for every server. They apply
@@ -55,7 +57,9 @@ type Options struct {
 	// default server runs in HomeRoot/{user} and a named server in
 	// HomeRoot/{user}/.servers/{server}, with names encoded as described
 	// in the package documentation. Default StateDir/home. Stop never
-	// deletes them; Remove does.
+	// deletes them; Remove does. The default lies in a cache directory,
+	// which some systems clear: set HomeRoot (or StateDir) to a durable
+	// place when the users' files matter.
 	HomeRoot string
 
 	// StartTimeout bounds how long Start waits for a server to answer

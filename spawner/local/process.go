@@ -130,7 +130,7 @@ func (s *Spawner) logLine(p *proc, line []byte) {
 func lookPath(file, path string) (string, error) {
 	if strings.Contains(file, "/") {
 		if err := isExecutable(file); err != nil {
-			return "", fmt.Errorf("%s: %w", file, err)
+			return "", err
 		}
 		return file, nil
 	}
@@ -145,16 +145,17 @@ func lookPath(file, path string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s: %w in PATH %q", file, exec.ErrNotFound, path)
+	return "", fmt.Errorf("%s: %w (PATH=%s)", file, exec.ErrNotFound, path)
 }
 
+// isExecutable reports why p is not an executable file, if it is not.
 func isExecutable(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return err
 	}
 	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fs.ErrPermission
+		return &fs.PathError{Op: "exec", Path: p, Err: fs.ErrPermission}
 	}
 	return nil
 }

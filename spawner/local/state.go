@@ -144,6 +144,9 @@ func (s *Spawner) writeState(st *stateFile) error {
 // removeStateIf removes ref's state file if it still describes the
 // process of st (a later start may have replaced it), under the lock.
 func (s *Spawner) removeStateIf(st *stateFile) error {
+	if cur, err := s.readState(st.Ref); err != nil || !st.same(cur) {
+		return nil // nothing to remove (checked again under the lock)
+	}
 	return s.locked(func() error {
 		cur, err := s.readState(st.Ref)
 		if err != nil || !st.same(cur) {
@@ -169,11 +172,15 @@ func (s *Spawner) removeBadState(ref spawner.Ref) error {
 	})
 }
 
+// lockPath is the lock file that New creates.
+func (s *Spawner) lockPath() string { return filepath.Join(s.opts.StateDir, "lock") }
+
 // locked runs fn holding the StateDir lock, which serialises the
 // read-check-write steps of Spawners that share StateDir, in this process
-// or another.
+// or another. It does not create the lock file: a StateDir deleted under a
+// running Spawner stays deleted.
 func (s *Spawner) locked(fn func() error) error {
-	f, err := os.OpenFile(filepath.Join(s.opts.StateDir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(s.lockPath(), os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
