@@ -13,9 +13,9 @@ var (
 	// unknown or ill-typed option). Nothing was created.
 	ErrInvalid = errors.New("spawner: invalid request")
 
-	// ErrNotFound: the server does not exist where the operation needs it
-	// to (for example Remove of a server with no storage, when the
-	// implementation reports that).
+	// ErrNotFound: an object the operation needs does not exist (for
+	// example a backend object that vanished mid-operation). Stop and
+	// Remove of a server that does not exist are not errors.
 	ErrNotFound = errors.New("spawner: server not found")
 
 	// ErrNotRunning: the spawner itself is not running; for spawners with

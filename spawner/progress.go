@@ -20,7 +20,8 @@ type EventLog struct {
 const maxLoggedEvents = 256
 
 // Reset forgets earlier events; it starts the log of a new start. Current
-// subscribers are closed.
+// subscribers are closed without a final event: they followed a start
+// that is over, and subscribe again for the new one.
 func (l *EventLog) Reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()

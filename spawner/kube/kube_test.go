@@ -66,7 +66,7 @@ func TestConformanceUserNamespaces(t *testing.T) {
 			k := testenv.NeedKube(t, cluster)
 			hubNS := k.Namespace(t)
 			(&testenv.Kubelet{Client: k.Client}).Start(t)
-			cfg := kube.Config{Namespace: hubNS, EnableUserNamespaces: true,
+			cfg := kube.Config{Namespace: hubNS, EnableUserNamespaces: true, Instance: hubNS,
 				UserNamespaceTemplate: hubNS + "-{username}"}
 			return func() spawner.Spawner { return newSpawner(t, k, cfg) }
 		},

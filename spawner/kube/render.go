@@ -28,6 +28,7 @@ const (
 	LabelComponent  = "component"
 	LabelAppComp    = "app.kubernetes.io/component"
 	LabelManagedBy  = "app.kubernetes.io/managed-by"
+	LabelInstance   = "app.kubernetes.io/instance"
 	ManagedBy       = "hubkit"
 
 	AnnotationUsername   = "hub.jupyter.org/username"
@@ -233,6 +234,9 @@ func (r *renderer) commonLabels(extra map[string]string) map[string]string {
 	maps.Copy(labels, extra)
 	maps.Copy(labels, r.opts.CommonLabels)
 	labels[LabelManagedBy] = ManagedBy
+	if r.cfg.Instance != "" {
+		labels[LabelInstance] = r.cfg.Instance
+	}
 	return labels
 }
 

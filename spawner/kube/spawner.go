@@ -52,6 +52,12 @@ type Config struct {
 	// ComponentLabel is the value of the component label on pods, and what
 	// the spawner's informer selects on. Default "singleuser-server".
 	ComponentLabel string
+	// Instance names this hub when several share a namespace or, with
+	// per-user namespaces, a cluster: it is set as the
+	// app.kubernetes.io/instance label on every object and added to the
+	// informer's selector, so each hub lists only its own servers. Default
+	// none: the spawner manages every hubkit server pod it can see.
+	Instance string
 
 	// Options are the pod settings for every user (a z2jh singleuser block
 	// in KubeSpawner's trait names); a Request's Override merges into them.

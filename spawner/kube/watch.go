@@ -48,10 +48,14 @@ func (w *watcher) namespace() string {
 }
 
 func (w *watcher) selector() string {
-	return labels.SelectorFromSet(labels.Set{
+	set := labels.Set{
 		LabelComponent: w.s.cfg.ComponentLabel,
 		LabelManagedBy: ManagedBy,
-	}).String()
+	}
+	if w.s.cfg.Instance != "" {
+		set[LabelInstance] = w.s.cfg.Instance
+	}
+	return labels.SelectorFromSet(set).String()
 }
 
 func (w *watcher) run(ctx context.Context) error {
