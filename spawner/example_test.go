@@ -51,3 +51,12 @@ func ExampleEventLog() {
 	// 50 Pod created
 	// 100 Server ready
 }
+
+// DefaultPrefix escapes names as JupyterHub does.
+func ExampleDefaultPrefix() {
+	fmt.Println(spawner.DefaultPrefix(spawner.Ref{User: "alice"}))
+	fmt.Println(spawner.DefaultPrefix(spawner.Ref{User: "Jörg", Server: "My Lab"}))
+	// Output:
+	// /user/alice/
+	// /user/J%C3%B6rg/My%20Lab/
+}

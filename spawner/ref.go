@@ -60,3 +60,34 @@ func validateName(kind, s string) error {
 	}
 	return nil
 }
+
+// DefaultPrefix returns the URL prefix under which JupyterHub serves ref
+// when the hub passes no JUPYTERHUB_SERVICE_PREFIX: "/user/{user}/" for a
+// default server and "/user/{user}/{server}/" for a named one, with both
+// names escaped as JupyterHub escapes them (Python's quote with safe="@~").
+func DefaultPrefix(ref Ref) string {
+	p := "/user/" + escapePath(ref.User) + "/"
+	if ref.Server != "" {
+		p += escapePath(ref.Server) + "/"
+	}
+	return p
+}
+
+// escapePath escapes one URL path segment like JupyterHub's
+// url_escape_path: ASCII letters, digits and "_.-~@" stay, every other
+// byte becomes %XX.
+func escapePath(s string) string {
+	const digits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.-~@", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(digits[c>>4])
+		b.WriteByte(digits[c&0xf])
+	}
+	return b.String()
+}

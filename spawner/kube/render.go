@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -572,7 +571,7 @@ func (r *renderer) env(secretName string) ([]corev1.EnvVar, error) {
 	}
 	prefix := r.req.Env["JUPYTERHUB_SERVICE_PREFIX"]
 	if prefix == "" {
-		prefix = DefaultPrefix(r.req.Ref)
+		prefix = spawner.DefaultPrefix(r.req.Ref)
 		vars["JUPYTERHUB_SERVICE_PREFIX"] = corev1.EnvVar{Name: "JUPYTERHUB_SERVICE_PREFIX", Value: prefix}
 	}
 	if _, ok := r.req.Env["JUPYTERHUB_SERVICE_URL"]; !ok {
@@ -636,14 +635,4 @@ func orderEnv(vars map[string]corev1.EnvVar) []corev1.EnvVar {
 		pending = next
 	}
 	return out
-}
-
-// DefaultPrefix is JupyterHub's URL prefix of a server:
-// /user/{name}/ or /user/{name}/{server}/, with the names path-escaped.
-func DefaultPrefix(ref spawner.Ref) string {
-	p := "/user/" + url.PathEscape(ref.User) + "/"
-	if ref.Server != "" {
-		p += url.PathEscape(ref.Server) + "/"
-	}
-	return p
 }

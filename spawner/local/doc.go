@@ -16,7 +16,7 @@
 // variables named by [Options.InheritEnv], HOME (the server's directory),
 // [Options.Env], the override's "environment", the hub's Request.Env,
 // and finally the spawner's own: JUPYTERHUB_SERVICE_PREFIX (kept from
-// Request.Env, else [DefaultPrefix]), JUPYTERHUB_SERVICE_URL
+// Request.Env, else [spawner.DefaultPrefix]), JUPYTERHUB_SERVICE_URL
 // (http://host:port followed by the prefix; jupyterhub-singleuser binds to
 // it) and the server's API token as JUPYTERHUB_API_TOKEN and JPY_API_TOKEN.
 // The token is passed only in the environment, never on the command line,

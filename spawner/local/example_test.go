@@ -77,12 +77,3 @@ func ExampleSpawner_List() {
 		}
 	}
 }
-
-// DefaultPrefix escapes names as JupyterHub does.
-func ExampleDefaultPrefix() {
-	fmt.Println(local.DefaultPrefix(spawner.Ref{User: "alice"}))
-	fmt.Println(local.DefaultPrefix(spawner.Ref{User: "Jörg", Server: "My Lab"}))
-	// Output:
-	// /user/alice/
-	// /user/J%C3%B6rg/My%20Lab/
-}

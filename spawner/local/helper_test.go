@@ -269,9 +269,9 @@ func get(t testing.TB, url string, header ...string) (int, string) {
 // default prefix.
 func checkHelper(t *testing.T, srv spawner.Server) {
 	t.Helper()
-	code, body := get(t, srv.URL+DefaultPrefix(srv.Ref))
+	code, body := get(t, srv.URL+spawner.DefaultPrefix(srv.Ref))
 	if code != http.StatusOK || body != helperBody {
-		t.Fatalf("GET %s%s = %d %q, want 200 %q", srv.URL, DefaultPrefix(srv.Ref), code, body, helperBody)
+		t.Fatalf("GET %s%s = %d %q, want 200 %q", srv.URL, spawner.DefaultPrefix(srv.Ref), code, body, helperBody)
 	}
 }
 

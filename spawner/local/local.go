@@ -373,7 +373,7 @@ func (s *Spawner) launchServer(req spawner.Request, cfg config) (*stateFile, *pr
 	maps.Copy(env, req.Env)
 	prefix := env["JUPYTERHUB_SERVICE_PREFIX"]
 	if prefix == "" {
-		prefix = DefaultPrefix(ref)
+		prefix = spawner.DefaultPrefix(ref)
 	}
 	if !strings.HasPrefix(prefix, "/") {
 		prefix = "/" + prefix

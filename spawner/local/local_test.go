@@ -76,7 +76,7 @@ func TestEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkHelper(t, srv)
-	prefix := DefaultPrefix(ref)
+	prefix := spawner.DefaultPrefix(ref)
 	rep := envOf(t, srv, prefix)
 	home, err := sp.HomeDir(ref)
 	if err != nil {
@@ -637,7 +637,7 @@ func TestPathTraversal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := envOf(t, srv, DefaultPrefix(ref))
+	rep := envOf(t, srv, spawner.DefaultPrefix(ref))
 	if rel, err := filepath.Rel(root, rep.Cwd); err != nil || !filepath.IsLocal(rel) {
 		t.Errorf("server of %q runs in %s, outside %s", ref, rep.Cwd, root)
 	}

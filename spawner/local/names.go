@@ -70,34 +70,3 @@ func stateKey(ref spawner.Ref) string {
 	}
 	return encodeName(ref.User) + "+" + encodeName(ref.Server)
 }
-
-// escapePath escapes a name for use as one URL path segment the way
-// JupyterHub does (url_escape_path: Python's quote with safe="@~"): ASCII
-// letters, digits and "_.-~@" stay, every other byte becomes %XX.
-func escapePath(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.-~@", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		const digits = "0123456789ABCDEF"
-		b.WriteByte('%')
-		b.WriteByte(digits[c>>4])
-		b.WriteByte(digits[c&0xf])
-	}
-	return b.String()
-}
-
-// DefaultPrefix returns the URL prefix under which JupyterHub serves ref
-// when the hub passes no JUPYTERHUB_SERVICE_PREFIX: "/user/{user}/" for a
-// default server and "/user/{user}/{server}/" for a named one, with both
-// names escaped as JupyterHub escapes them.
-func DefaultPrefix(ref spawner.Ref) string {
-	p := "/user/" + escapePath(ref.User) + "/"
-	if ref.Server != "" {
-		p += escapePath(ref.Server) + "/"
-	}
-	return p
-}

@@ -52,26 +52,6 @@ func TestStateKey(t *testing.T) {
 	}
 }
 
-func TestDefaultPrefix(t *testing.T) {
-	for _, c := range []struct {
-		ref  spawner.Ref
-		want string
-	}{
-		{spawner.Ref{User: "alice"}, "/user/alice/"},
-		{spawner.Ref{User: "alice", Server: "lab"}, "/user/alice/lab/"},
-		// Python: quote("Jörg.Müller@uni.example", safe="@~")
-		{spawner.Ref{User: "Jörg.Müller@uni.example"}, "/user/J%C3%B6rg.M%C3%BCller@uni.example/"},
-		{spawner.Ref{User: "a b", Server: "My Server"}, "/user/a%20b/My%20Server/"},
-		{spawner.Ref{User: "a+b:c,d;e=f&g$h!i*j(k)l'm"}, "/user/a%2Bb%3Ac%2Cd%3Be%3Df%26g%24h%21i%2Aj%28k%29l%27m/"},
-		{spawner.Ref{User: "~x_y-z.0"}, "/user/~x_y-z.0/"},
-		{spawner.Ref{User: "50%"}, "/user/50%25/"},
-	} {
-		if got := DefaultPrefix(c.ref); got != c.want {
-			t.Errorf("DefaultPrefix(%q) = %q, want %q", c.ref, got, c.want)
-		}
-	}
-}
-
 // decodeName inverts the escaped (not hashed) form of encodeName.
 func decodeName(enc string) (string, bool) {
 	var b []byte
