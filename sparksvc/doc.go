@@ -40,7 +40,9 @@
 //     another user's;
 //
 // and rejects updates and deletions by that account of pods, services and
-// configmaps labelled for another user. The policy is installed once by
+// configmaps labelled for another user, and any change to the isolation
+// parameters. The parameters of a user are written before the user's
+// service account, so a driver account never exists without them. The policy is installed once by
 // [Driver.Install] (cluster rights); per user the hub only writes a
 // ConfigMap of parameters and the service account in the user's
 // namespace. Each policy evaluation considers every user's parameters in

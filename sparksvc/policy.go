@@ -29,6 +29,10 @@ const (
 	celPodLabel = `has(object.metadata.labels) && '` + kube.LabelUsername + `' in object.metadata.labels &&
   object.metadata.labels['` + kube.LabelUsername + `'] == params.data.userLabel`
 
+	celNoParams = `request.resource.resource != 'configmaps' ||
+  ((request.operation == 'DELETE' || !has(object.metadata.labels) || !('` + ParamsLabel + `' in object.metadata.labels)) &&
+   (request.operation == 'CREATE' || !has(oldObject.metadata.labels) || !('` + ParamsLabel + `' in oldObject.metadata.labels)))`
+
 	celOldLabel = `!has(oldObject.metadata.labels) || !('` + kube.LabelUsername + `' in oldObject.metadata.labels) ||
   oldObject.metadata.labels['` + kube.LabelUsername + `'] == params.data.userLabel`
 )
@@ -79,6 +83,11 @@ func (d *Driver) Policy() (*admv1.ValidatingAdmissionPolicy, *admv1.ValidatingAd
 					Reason:     ptr(metav1.StatusReasonForbidden),
 				},
 				{
+					Expression: celMine + ` || (` + celNoParams + `)`,
+					Message:    "a Spark driver may not touch the isolation parameters",
+					Reason:     ptr(metav1.StatusReasonForbidden),
+				},
+				{
 					Expression: celMine + ` || request.operation == 'CREATE' || (` + celOldLabel + `)`,
 					Message:    "a Spark driver may not change or delete another user's objects",
 					Reason:     ptr(metav1.StatusReasonForbidden),
@@ -92,7 +101,11 @@ func (d *Driver) Policy() (*admv1.ValidatingAdmissionPolicy, *admv1.ValidatingAd
 			PolicyName: PolicyName,
 			ParamRef: &admv1.ParamRef{
 				Selector:                &metav1.LabelSelector{MatchLabels: map[string]string{ParamsLabel: "true"}},
-				ParameterNotFoundAction: ptr(admv1.DenyAction),
+				// Allow: requests in namespaces without any user's
+				// parameters (the hub's own, before its first spawn there)
+				// must pass; a driver account never exists without its
+				// parameters, which are written before it.
+				ParameterNotFoundAction: ptr(admv1.AllowAction),
 			},
 			ValidationActions: []admv1.ValidationAction{admv1.Deny},
 		},

@@ -247,6 +247,13 @@ func TestExecutorIsolation(t *testing.T) {
 	if _, err := asAlice.CoreV1().Secrets(e.ns).Get(t.Context(), bobToken, metav1.GetOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("reading bob's token secret: err = %v, want Forbidden", err)
 	}
+	// The driver cannot loosen its own parameters.
+	params := e.driver.ServiceAccountName("alice") + "-isolation"
+	if err := asAlice.CoreV1().ConfigMaps(e.ns).Delete(t.Context(), params, metav1.DeleteOptions{}); err == nil {
+		t.Error("alice's driver deleted its isolation parameters")
+	} else if !strings.Contains(err.Error(), "isolation parameters") {
+		t.Errorf("deleting the parameters failed for another reason: %v", err)
+	}
 	// Requests by anyone else (the hub) are not affected.
 	if _, err := e.k.Client.CoreV1().Pods(e.ns).Create(t.Context(), executor("admin-pod", "", bobClaim, bobToken), metav1.CreateOptions{}); err != nil {
 		t.Errorf("the policy blocked a request from outside the driver accounts: %v", err)
