@@ -100,7 +100,7 @@ func (d *Driver) Policy() (*admv1.ValidatingAdmissionPolicy, *admv1.ValidatingAd
 		Spec: admv1.ValidatingAdmissionPolicyBindingSpec{
 			PolicyName: PolicyName,
 			ParamRef: &admv1.ParamRef{
-				Selector:                &metav1.LabelSelector{MatchLabels: map[string]string{ParamsLabel: "true"}},
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{ParamsLabel: "true"}},
 				// Allow: requests in namespaces without any user's
 				// parameters (the hub's own, before its first spawn there)
 				// must pass; a driver account never exists without its
