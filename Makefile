@@ -12,6 +12,7 @@ test: deps lint
 deps:
 	hack/envtest.sh >/dev/null
 	hack/install-jupyterhub.sh
+	hack/install-chp.sh >/dev/null
 
 lint: fmt vet
 
