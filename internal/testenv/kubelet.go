@@ -32,6 +32,9 @@ const (
 	Unschedulable
 	// Exits reports the pod Failed with exit code 1.
 	Exits
+	// SlowReady is Ready, with half a second between the pod's events and
+	// its readiness, so that watchers see the events first.
+	SlowReady
 )
 
 // Kubelet plays the kubelet on an envtest cluster, which has none: it
@@ -111,6 +114,7 @@ func (k *Kubelet) act(ctx context.Context, p *corev1.Pod) {
 		_, _ = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
 		return
 	}
+	k.event(ctx, p, corev1.EventTypeNormal, "Scheduled", "Successfully assigned "+p.Namespace+"/"+p.Name+" to "+k.Node)
 	err := pods.Bind(ctx, &corev1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: k.Node},
@@ -133,8 +137,22 @@ func (k *Kubelet) act(ctx context.Context, p *corev1.Pod) {
 		statuses = append(statuses, corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: c.Image,
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}, Ready: true, Started: ptr(true)})
 	}
+	image := ""
+	if len(cur.Spec.Containers) > 0 {
+		image = cur.Spec.Containers[0].Image
+	}
+	k.event(ctx, cur, corev1.EventTypeNormal, "Pulling", "Pulling image \""+image+"\"")
 	switch b {
-	case Ready:
+	case Ready, SlowReady:
+		k.event(ctx, cur, corev1.EventTypeNormal, "Pulled", "Successfully pulled image \""+image+"\"")
+		k.event(ctx, cur, corev1.EventTypeNormal, "Started", "Started container notebook")
+		if b == SlowReady {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
 		cur.Status.Phase = corev1.PodRunning
 		cur.Status.Conditions = []corev1.PodCondition{scheduled,
 			{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: now},
@@ -161,6 +179,20 @@ func (k *Kubelet) act(ctx context.Context, p *corev1.Pod) {
 	}
 	cur.Status.ContainerStatuses = statuses
 	_, _ = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+}
+
+// event records a Kubernetes Event for the pod, as the scheduler and the
+// kubelet do.
+func (k *Kubelet) event(ctx context.Context, p *corev1.Pod, typ, reason, msg string) {
+	now := metav1.NewTime(time.Now())
+	_, _ = k.Client.CoreV1().Events(p.Namespace).Create(ctx, &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: p.Name + ".", Namespace: p.Namespace},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID,
+			APIVersion: "v1"},
+		Reason: reason, Message: msg, Type: typ,
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		Source: corev1.EventSource{Component: "envtest-kubelet", Host: k.Node},
+	}, metav1.CreateOptions{})
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -377,3 +377,44 @@ func TestTwoSpawnersStartOneServerOnce(t *testing.T) {
 		t.Fatalf("%d pods (%v), want exactly 1", len(pods.Items), err)
 	}
 }
+
+func TestProgressFromKubernetesEvents(t *testing.T) {
+	k, ns := setup(t, func(*corev1.Pod) testenv.Behaviour { return testenv.SlowReady })
+	s := newSpawner(t, k, kube.Config{Namespace: ns})
+	ref := spawner.Ref{User: "watcher"}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	ch, err := s.Progress(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []spawner.Event)
+	go func() {
+		var evs []spawner.Event
+		for e := range ch {
+			evs = append(evs, e)
+		}
+		done <- evs
+	}()
+	if _, err := start(t, s, ref); err != nil {
+		t.Fatal(err)
+	}
+	// The subscription above followed the log that Start reset; read the
+	// whole start's log afresh.
+	<-done
+	ch, err = s.Progress(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for e := range ch {
+		msgs = append(msgs, e.Message)
+	}
+	joined := strings.Join(msgs, "\n")
+	for _, want := range []string{"Server requested", "[Normal] Scheduled: Successfully assigned",
+		"[Normal] Pulling: Pulling image", "[Normal] Started: Started container", "Server ready at"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("progress lacks %q:\n%s", want, joined)
+		}
+	}
+}
