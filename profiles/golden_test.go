@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,12 +14,11 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
 
+	"github.com/hubkit/hubkit/internal/testenv"
 	"github.com/hubkit/hubkit/profiles"
 	"github.com/hubkit/hubkit/spawner"
 	"github.com/hubkit/hubkit/spawner/kube"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 func readList(t *testing.T, name string) *profiles.List {
 	t.Helper()
@@ -65,19 +63,7 @@ func asMap(t *testing.T, o kube.Options) map[string]any {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it); got:\n%s", path, got)
-	}
+	testenv.Golden(t, name, got)
 }
 
 // TestPodGolden resolves selections of the Spark demo's and a larger

@@ -39,14 +39,7 @@ func newSpawner(t *testing.T, k *testenv.Kube, cfg kube.Config) *kube.Spawner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := s.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	testenv.RunInBackground(t, s.Run)
 	return s
 }
 

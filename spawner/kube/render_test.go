@@ -1,21 +1,17 @@
 package kube_test
 
 import (
-	"bytes"
-	"flag"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
 
+	"github.com/hubkit/hubkit/internal/testenv"
 	"github.com/hubkit/hubkit/spawner"
 	"github.com/hubkit/hubkit/spawner/kube"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 func loadOptions(t *testing.T) kube.Options {
 	t.Helper()
@@ -36,19 +32,7 @@ func golden(t *testing.T, name string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendered object (go test -update rewrites it):\n%s", path, got)
-	}
+	testenv.Golden(t, name, got)
 }
 
 func TestRenderGolden(t *testing.T) {

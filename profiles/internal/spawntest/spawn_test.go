@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -61,14 +60,7 @@ func TestSpawnWithProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := s.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	testenv.RunInBackground(t, s.Run)
 
 	user := profiles.User{Name: "bob", Groups: []string{"ml-engineers"}}
 	sel, err := profiles.ParseForm(url.Values{"profile": {"gpu-a100"}, "profile-option-gpu-a100--gpus": {"1"}})
