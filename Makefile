@@ -13,6 +13,7 @@ deps:
 	hack/envtest.sh >/dev/null
 	hack/install-jupyterhub.sh
 	hack/install-chp.sh >/dev/null
+	hack/install-oidc-provider.sh >/dev/null
 
 lint: fmt vet
 
