@@ -14,6 +14,7 @@ deps:
 	hack/install-jupyterhub.sh
 	hack/install-chp.sh >/dev/null
 	hack/install-oidc-provider.sh >/dev/null
+	hack/vault.sh >/dev/null
 
 lint: fmt vet
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -97,6 +100,7 @@ func (k *Kube) Environment() *envtest.Environment { return k.env }
 // binaries are missing *kube stays nil and tests that call NeedKube skip
 // (or fail under CI).
 func MainWithKube(m *testing.M, kube **Kube) int {
+	quietKlog()
 	k, err := StartKube()
 	if err != nil {
 		startErr = err
@@ -108,6 +112,19 @@ func MainWithKube(m *testing.M, kube **Kube) int {
 }
 
 var startErr error
+
+// quietKlog stops client-go's klog output (throttling notices, "context
+// canceled" on informer shutdown) from interleaving with test and
+// benchmark output. Only test binaries call it; the library never
+// configures logging.
+func quietKlog() {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	_ = fs.Set("logtostderr", "false")
+	_ = fs.Set("alsologtostderr", "false")
+	_ = fs.Set("stderrthreshold", "FATAL")
+	klog.SetOutput(io.Discard)
+}
 
 // NeedKube returns k, or reports the API server missing.
 func NeedKube(t testing.TB, k *Kube) *Kube {
