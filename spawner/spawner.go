@@ -77,6 +77,13 @@ type Request struct {
 	// command line).
 	APIToken string
 
+	// SecretEnv holds further secret environment variables for the
+	// server, such as a per-user Vault token (NOTEBOOK_VAULT_TOKEN). Like
+	// APIToken, implementations never write them in plain text into an
+	// object that users can list: spawner/kube puts them in the server's
+	// Secret and references them by valueFrom. They override Env.
+	SecretEnv map[string]string
+
 	// Override is the user's resolved profile override, keyed by the
 	// implementation's option names (KubeSpawner's trait names for
 	// spawner/kube). Maps merge recursively into the configured options and

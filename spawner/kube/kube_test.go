@@ -411,3 +411,39 @@ func TestProgressFromKubernetesEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretEnvGoesThroughTheSecret(t *testing.T) {
+	k, ns := setup(t, nil)
+	s := newSpawner(t, k, kube.Config{Namespace: ns})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	srv, err := s.Start(ctx, spawner.Request{Ref: spawner.Ref{User: "vaulted"}, APIToken: "api",
+		Env:       map[string]string{"VAULT_ADDR": "http://vault:8200", "NOTEBOOK_VAULT_TOKEN": "overridden"},
+		SecretEnv: map[string]string{"NOTEBOOK_VAULT_TOKEN": "hvs.user-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, err := k.Client.CoreV1().Pods(ns).Get(t.Context(), srv.State[kube.StatePod], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, e := range pod.Spec.Containers[0].Env {
+		if strings.Contains(e.Value, "hvs.user-token") {
+			t.Errorf("secret env value in plain text in %s", e.Name)
+		}
+		if e.Name == "NOTEBOOK_VAULT_TOKEN" {
+			found = e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.Value == ""
+		}
+	}
+	if !found {
+		t.Fatal("NOTEBOOK_VAULT_TOKEN is not a secretKeyRef")
+	}
+	sec, err := k.Client.CoreV1().Secrets(ns).Get(t.Context(), pod.Name+"-token", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(sec.Data[kube.SecretEnvKeyPrefix+"NOTEBOOK_VAULT_TOKEN"]); got != "hvs.user-token" {
+		t.Errorf("secret holds %q", got)
+	}
+}

@@ -40,6 +40,9 @@ const (
 
 	// TokenKey is the key of the API token in the server's Secret.
 	TokenKey = "token"
+	// SecretEnvKeyPrefix prefixes the keys of Request.SecretEnv in the
+	// server's Secret ("env-NOTEBOOK_VAULT_TOKEN").
+	SecretEnvKeyPrefix = "env-"
 
 	// ContainerName is the name of the notebook container.
 	ContainerName = "notebook"
@@ -205,6 +208,9 @@ func (r *renderer) render() (*Objects, error) {
 		},
 		Type:       corev1.SecretTypeOpaque,
 		StringData: map[string]string{TokenKey: r.req.APIToken},
+	}
+	for k, v := range r.req.SecretEnv {
+		objs.Secret.StringData[SecretEnvKeyPrefix+k] = v
 	}
 	if o.StoragePVCEnsure {
 		pvc, err := r.pvc(ns, pvcName)
@@ -580,6 +586,14 @@ func (r *renderer) env(secretName string) ([]corev1.EnvVar, error) {
 	}
 	if o.DefaultURL != "" {
 		vars["JUPYTERHUB_DEFAULT_URL"] = corev1.EnvVar{Name: "JUPYTERHUB_DEFAULT_URL", Value: o.DefaultURL}
+	}
+	for k := range r.req.SecretEnv {
+		vars[k] = corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: secretName},
+				Key:                  SecretEnvKeyPrefix + k,
+			},
+		}}
 	}
 	for _, k := range tokenEnv {
 		vars[k] = corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{

@@ -173,6 +173,9 @@ func (s *Spawner) Start(ctx context.Context, req spawner.Request) (spawner.Serve
 	if strings.ContainsRune(req.APIToken, 0) {
 		return spawner.Server{}, fmt.Errorf("local: %w: API token contains NUL", spawner.ErrInvalid)
 	}
+	if err := checkEnv(req.SecretEnv); err != nil {
+		return spawner.Server{}, fmt.Errorf("local: %w: Request.SecretEnv: %v", spawner.ErrInvalid, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return spawner.Server{}, err
 	}
@@ -371,6 +374,7 @@ func (s *Spawner) launchServer(req spawner.Request, cfg config) (*stateFile, *pr
 	env["HOME"] = home
 	maps.Copy(env, cfg.env)
 	maps.Copy(env, req.Env)
+	maps.Copy(env, req.SecretEnv)
 	prefix := env["JUPYTERHUB_SERVICE_PREFIX"]
 	if prefix == "" {
 		prefix = spawner.DefaultPrefix(ref)

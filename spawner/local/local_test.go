@@ -66,7 +66,9 @@ func TestEnvironment(t *testing.T) {
 		Env: map[string]string{
 			"JUPYTERHUB_USER":       "alice",
 			"OVERRIDDEN_BY_REQUEST": "request",
+			"NOTEBOOK_VAULT_TOKEN":  "overridden-by-secret-env",
 		},
+		SecretEnv: map[string]string{"NOTEBOOK_VAULT_TOKEN": "hvs.secret-env"},
 		Override: map[string]any{
 			"environment": map[string]any{"DELETED_BY_OVERRIDE": nil, "FROM_OVERRIDE": "override"},
 			"args":        []any{"--from-override", "x"},
@@ -94,6 +96,7 @@ func TestEnvironment(t *testing.T) {
 		"FROM_OPTIONS":              "options",
 		"FROM_OVERRIDE":             "override",
 		"OVERRIDDEN_BY_REQUEST":     "request",
+		"NOTEBOOK_VAULT_TOKEN":      "hvs.secret-env",
 	}
 	for k, v := range want {
 		if got, ok := rep.Env[k]; !ok || got != v {
@@ -133,8 +136,8 @@ func TestEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(data), token) {
-		t.Error("token in the state file")
+	if strings.Contains(string(data), token) || strings.Contains(string(data), "hvs.secret-env") {
+		t.Error("token or secret env in the state file")
 	}
 	if srv.State["pid"] != strconv.Itoa(rep.PID) {
 		t.Errorf("State pid %q, server pid %d", srv.State["pid"], rep.PID)
