@@ -3,6 +3,7 @@ package vault_test
 import (
 	"context"
 	"fmt"
+	"github.com/hubkit/hubkit/spawner"
 	"log"
 	"log/slog"
 	"os"
@@ -44,9 +45,12 @@ func Example_hub() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	env := grant.Env()             // VAULT_ADDR, NOTEBOOK_VAULT_MOUNT, NOTEBOOK_VAULT_PREFIX
-	secretEnv := grant.SecretEnv() // NOTEBOOK_VAULT_TOKEN: through a Secret, never in the pod spec
-	logger.Info("spawning", "grant", grant, "env", env, "secret_vars", len(secretEnv))
+	req := spawner.Request{
+		Ref:       spawner.Ref{User: "alice"},
+		Env:       grant.Env(),       // VAULT_ADDR, NOTEBOOK_VAULT_MOUNT, NOTEBOOK_VAULT_PREFIX
+		SecretEnv: grant.SecretEnv(), // NOTEBOOK_VAULT_TOKEN: spawner/kube keeps it in the server's Secret
+	}
+	logger.Info("spawning", "grant", grant, "server", req.Ref.String(), "secret_vars", len(req.SecretEnv))
 
 	// At stop (revokes the token with RevokeOnStop):
 	if err := prov.Release(ctx, "alice", ""); err != nil {
