@@ -3,7 +3,6 @@ package vault_test
 import (
 	"context"
 	"fmt"
-	"github.com/hubkit/hubkit/spawner"
 	"log"
 	"log/slog"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hubkit/hubkit/secrets"
 	"github.com/hubkit/hubkit/secrets/vault"
+	"github.com/hubkit/hubkit/spawner"
 )
 
 // The hub's side: log in with the hub's service account, keep the token
