@@ -568,6 +568,10 @@ func (r *renderer) env(secretName string) ([]corev1.EnvVar, error) {
 	for k, v := range r.req.Env {
 		vars[k] = corev1.EnvVar{Name: k, Value: v}
 	}
+	// KubeSpawner tells the server its image; configured variables may
+	// override these.
+	vars["JUPYTER_IMAGE"] = corev1.EnvVar{Name: "JUPYTER_IMAGE", Value: o.Image}
+	vars["JUPYTER_IMAGE_SPEC"] = corev1.EnvVar{Name: "JUPYTER_IMAGE_SPEC", Value: o.Image}
 	for k, v := range o.Environment {
 		val, err := r.expand(v.Value)
 		if err != nil {
