@@ -1,0 +1,75 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/sqlite"
+)
+
+// A hub's life with the store: users, a spawn claimed and finished, the
+// paginated user list, and what a restarted hub re-adopts.
+func ExampleOpen() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "hub")
+	defer os.RemoveAll(dir)
+	now := time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)
+
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "hub.sqlite"), sqlite.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	for _, name := range []string{"carol", "alice", "bob"} {
+		if _, err := s.CreateUser(ctx, store.User{Name: name, Groups: []string{"physics"}}); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	// POST /hub/api/users/alice/server: claim, spawn, finish.
+	srv, err := s.ClaimServer(ctx, "alice", "", store.Claim{
+		Phase: store.PhaseSpawn, Owner: "hub-0", Expires: now.Add(5 * time.Minute),
+		UserOptions: []byte(`{"profile":"gpu"}`),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("pending:", srv.Pending, "by", srv.PendingOwner)
+	// … the spawner starts the server and returns its URL and state …
+	srv, err = s.FinishServer(ctx, "alice", "", "hub-0", store.PhaseSpawn, store.Outcome{
+		URL:   "http://127.0.0.1:51234",
+		State: map[string]string{"pvc_name": "claim-alice"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("ready:", srv.Ready(), srv.URL)
+
+	// A second start request loses.
+	_, err = s.ClaimServer(ctx, "alice", "", store.Claim{Phase: store.PhaseSpawn, Owner: "hub-1"})
+	fmt.Println(err)
+
+	// GET /hub/api/users?state=inactive&offset=0&limit=1
+	q := store.UserQuery{State: store.UserInactive, Limit: 1}
+	page, _ := s.ListUsers(ctx, q)
+	total, _ := s.CountUsers(ctx, q)
+	fmt.Println("inactive:", page[0].Name, "of", total)
+
+	// At start-up the hub reads only active servers.
+	active, _ := s.ListServers(ctx, store.ServerQuery{Active: true})
+	for _, a := range active {
+		fmt.Println("re-adopt:", a.User, a.URL, a.State["pvc_name"])
+	}
+	// Output:
+	// pending: spawn by hub-0
+	// ready: true http://127.0.0.1:51234
+	// store: server alice: already running
+	// inactive: bob of 2
+	// re-adopt: alice http://127.0.0.1:51234 claim-alice
+}

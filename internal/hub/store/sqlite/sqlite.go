@@ -1,0 +1,306 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hubkit/hubkit/internal/hub/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Options configures a Store. The zero value works.
+type Options struct {
+	// Now is the store's clock: Created times, claim expiry, token and
+	// code expiry. Default: time.Now.
+	Now func() time.Time
+
+	// ReadConns is the number of read connections. Reads never wait for
+	// writes (WAL), so they scale with connections up to the number of
+	// cores. Default: 4.
+	ReadConns int
+
+	// BusyTimeout is how long a statement waits for a lock held by
+	// another process on the same file (the store's own writes are
+	// serialised on one connection and never wait for each other).
+	// Default: 5 s.
+	BusyTimeout time.Duration
+
+	// MmapSize is the most of the database file, in bytes, that each
+	// connection reads through a shared memory map instead of read calls
+	// into its private page cache (PRAGMA mmap_size). It is address
+	// space, not memory: the pages are the kernel's page cache, shared by
+	// all connections. Default: 256 MiB; negative disables it.
+	MmapSize int64
+
+	// UnsafeSyncNormal sets PRAGMA synchronous=NORMAL instead of FULL:
+	// commits stop waiting for fsync of the WAL, which makes each write a
+	// few times faster, and a power loss or kernel crash may then lose
+	// the last transactions (never corrupt the file; a crash of the hub
+	// process alone loses nothing). Leave it off unless writes are the
+	// bottleneck and the hub can re-adopt servers it forgot.
+	UnsafeSyncNormal bool
+
+	// Logger receives warnings (a failing PRAGMA optimize on Close).
+	// Default: none.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = 4
+	}
+	if o.MmapSize == 0 {
+		o.MmapSize = 256 << 20
+	}
+	if o.MmapSize < 0 {
+		o.MmapSize = 0
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Store is a store.Store in one SQLite file. It is safe for concurrent use,
+// also by several processes on one file on a local disk (not a network
+// file system). Close it when done.
+type Store struct {
+	w      *sql.DB // one connection, BEGIN IMMEDIATE: every write
+	r      *sql.DB // ReadConns connections, query_only: every read
+	opts   Options
+	path   string
+	closed atomic.Bool
+}
+
+// Open opens (creating it if needed) the database at path and migrates its
+// schema to the latest version. path is a file name; ":memory:" and URIs
+// are not supported (use a file in a temporary directory for tests).
+// Open fails with an error matching store.ErrSchema when the file's schema
+// is newer than this program.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	return open(ctx, path, opts, len(migrations))
+}
+
+func open(ctx context.Context, path string, opts Options, version int) (*Store, error) {
+	if path == "" || path == ":memory:" || hasScheme(path) {
+		return nil, fmt.Errorf("sqlite: %w: path %q is not a file name", store.ErrInvalid, path)
+	}
+	opts = opts.withDefaults()
+	sync := "FULL"
+	if opts.UnsafeSyncNormal {
+		sync = "NORMAL"
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	params := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous("+sync+")")
+		q.Add("_pragma", "mmap_size("+strconv.FormatInt(opts.MmapSize, 10)+")")
+		for i := 0; i+1 < len(extra); i += 2 {
+			q.Add(extra[i], extra[i+1])
+		}
+		return base + "?" + q.Encode()
+	}
+
+	w, err := sql.Open("sqlite", params("_pragma", "journal_mode(WAL)", "_txlock", "immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w, opts: opts, path: path}
+	if err := s.migrate(ctx, version); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// Readers are opened after the writer has made the file a WAL
+	// database, so they never see it in rollback mode.
+	r, err := sql.Open("sqlite", params("_query_only", "1"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(opts.ReadConns)
+	r.SetMaxIdleConns(opts.ReadConns)
+	r.SetConnMaxLifetime(0)
+	r.SetConnMaxIdleTime(0)
+	s.r = r
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func hasScheme(path string) bool {
+	u, err := url.Parse(path)
+	return err == nil && u.Scheme != "" && len(u.Scheme) > 1 // "C:" is a drive
+}
+
+// Path returns the database file's name.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database. Calls after Close fail with
+// store.ErrUnavailable. Close is idempotent.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	// Let SQLite refresh its statistics for the queries this process
+	// ran (cheap; the documented practice for long-lived connections).
+	if _, err := s.w.Exec("PRAGMA optimize"); err != nil {
+		s.opts.Logger.Warn("sqlite: PRAGMA optimize failed", slog.Any("error", err))
+	}
+	var errR error
+	if s.r != nil {
+		errR = s.r.Close()
+	}
+	return errors.Join(errR, s.w.Close())
+}
+
+// Ping checks that both the writer and a reader answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return s.errClosed()
+	}
+	for _, db := range []*sql.DB{s.w, s.r} {
+		var one int
+		if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			return s.wrap(err, "ping")
+		}
+	}
+	return nil
+}
+
+func (s *Store) errClosed() error {
+	return fmt.Errorf("sqlite: %w: store is closed", store.ErrUnavailable)
+}
+
+func (s *Store) now() time.Time { return store.UTC(s.opts.Now()) }
+
+// read runs fn in one read transaction: a consistent snapshot.
+func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if s.closed.Load() {
+		return s.errClosed()
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return s.wrap(err, op)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return s.wrap(err, op)
+	}
+	return nil
+}
+
+// write runs fn in one write transaction (BEGIN IMMEDIATE on the single
+// writer connection) and commits it when fn returns nil.
+func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if s.closed.Load() {
+		return s.errClosed()
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(err, op)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return s.wrap(err, op)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(err, op)
+	}
+	return nil
+}
+
+// wrap translates an error at the boundary: store errors and context
+// errors pass through; SQLite's busy and I/O conditions become
+// store.ErrUnavailable; the rest is wrapped with the operation's name.
+func (s *Store) wrap(err error, op string) error {
+	switch {
+	case err == nil:
+		return nil
+	case isStoreError(err):
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	case s.closed.Load(), errors.Is(err, sql.ErrConnDone):
+		return fmt.Errorf("sqlite: %s: %w: %v", op, store.ErrUnavailable, err)
+	}
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY,
+			sqlite3.SQLITE_INTERRUPT:
+			return fmt.Errorf("sqlite: %s: %w: %v", op, store.ErrUnavailable, err)
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+func isStoreError(err error) bool {
+	for _, e := range []error{store.ErrNotFound, store.ErrConflict, store.ErrInvalid,
+		store.ErrExpired, store.ErrUnavailable, store.ErrSchema} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// isConstraint reports whether err is a SQLite constraint violation of the
+// given extended code (sqlite3.SQLITE_CONSTRAINT_UNIQUE, …).
+func isConstraint(err error, code int) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code() == code
+}
+
+func isUnique(err error) bool {
+	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) ||
+		isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// Times are INTEGER microseconds since the epoch; NULL is the zero time.
+
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().UnixMicro()
+}
+
+func fromMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+// queryer is what *sql.Tx and *sql.DB have in common.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}

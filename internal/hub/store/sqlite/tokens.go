@@ -1,0 +1,434 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hubkit/hubkit/internal/hub/store"
+)
+
+func scopesJSON(scopes []string) string {
+	b, _ := json.Marshal(store.SortedUnique(scopes)) // []string always marshals
+	if string(b) == "null" {
+		return "[]"
+	}
+	return string(b)
+}
+
+func parseScopes(s string) ([]string, error) {
+	var out []string
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("sqlite: stored scopes are not a JSON array of strings: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// ownerID resolves an owner to (user_id, service) column values.
+func ownerID(ctx context.Context, q queryer, o store.Owner) (any, any, error) {
+	if o.Service != "" {
+		return nil, o.Service, nil
+	}
+	id, err := userID(ctx, q, o.User)
+	return id, nil, err
+}
+
+func clientExists(ctx context.Context, q queryer, id string) error {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM oauth_clients WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.NotFound("OAuth client", id)
+	}
+	return err
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// CreateToken implements store.Tokens.
+func (s *Store) CreateToken(ctx context.Context, secret string, t store.Token) (store.Token, error) {
+	if err := store.ValidateSecret(secret); err != nil {
+		return store.Token{}, err
+	}
+	if err := store.ValidateToken(t); err != nil {
+		return store.Token{}, err
+	}
+	t.Prefix, t.Hash = store.SecretPrefix(secret), store.HashSecret(secret)
+	t.Scopes = store.SortedUnique(t.Scopes)
+	t.Created, t.Expires, t.LastActivity = s.now(), store.UTC(t.Expires), time.Time{}
+	err := s.write(ctx, "create token", func(tx *sql.Tx) error {
+		uid, service, err := ownerID(ctx, tx, t.Owner)
+		if err != nil {
+			return err
+		}
+		if t.ClientID != "" {
+			if err := clientExists(ctx, tx, t.ClientID); err != nil {
+				return err
+			}
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO api_tokens (prefix, hash, user_id, service, client_id, scopes, note, created, expires)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			t.Prefix, t.Hash, uid, service, nullString(t.ClientID), scopesJSON(t.Scopes), t.Note,
+			micros(t.Created), micros(t.Expires)).Scan(&t.ID)
+		if isUnique(err) {
+			return store.Conflict("a token with this secret exists")
+		}
+		return err
+	})
+	if err != nil {
+		return store.Token{}, err
+	}
+	return t, nil
+}
+
+const tokenCols = `t.id, t.prefix, t.hash, coalesce(u.name, ''), coalesce(t.service, ''), coalesce(t.client_id, ''),
+t.scopes, t.note, t.created, t.expires, t.last_activity`
+
+const tokenFrom = ` FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id`
+
+func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
+	var (
+		t                          store.Token
+		scopes                     string
+		created, expires, activity sql.NullInt64
+	)
+	err := sc.Scan(&t.ID, &t.Prefix, &t.Hash, &t.Owner.User, &t.Owner.Service, &t.ClientID,
+		&scopes, &t.Note, &created, &expires, &activity)
+	if err != nil {
+		return store.Token{}, err
+	}
+	t.Scopes, err = parseScopes(scopes)
+	t.Created, t.Expires, t.LastActivity = fromMicros(created), fromMicros(expires), fromMicros(activity)
+	return t, err
+}
+
+// LookupToken implements store.Tokens: it reads the tokens with the
+// secret's prefix (an index lookup) and compares each one's hash in
+// constant time.
+func (s *Store) LookupToken(ctx context.Context, secret string) (store.Token, error) {
+	if store.ValidateSecret(secret) != nil {
+		return store.Token{}, fmt.Errorf("%w: no token has this secret", store.ErrNotFound)
+	}
+	var (
+		found store.Token
+		ok    bool
+	)
+	err := s.read(ctx, "lookup token", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+tokenFrom+` WHERE t.prefix = ?`, store.SecretPrefix(secret))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			t, err := scanToken(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if store.CheckHash(t.Hash, secret) {
+				found, ok = t, true
+			}
+		}
+		return closeRows(rows)
+	})
+	switch {
+	case err != nil:
+		return store.Token{}, err
+	case !ok:
+		return store.Token{}, fmt.Errorf("%w: no token has this secret", store.ErrNotFound)
+	case !found.Expires.IsZero() && !found.Expires.After(s.now()):
+		return store.Token{}, fmt.Errorf("%w: token %d expired at %s", store.ErrExpired, found.ID, found.Expires.Format(time.RFC3339))
+	}
+	return found, nil
+}
+
+// ListTokens implements store.Tokens.
+func (s *Store) ListTokens(ctx context.Context, q store.TokenQuery) ([]store.Token, error) {
+	where, args := " WHERE 1", []any{}
+	if q.Owner != (store.Owner{}) {
+		if err := store.ValidateOwner(q.Owner); err != nil {
+			return nil, err
+		}
+		if q.Owner.User != "" {
+			where += ` AND u.name = ?`
+			args = append(args, q.Owner.User)
+		} else {
+			where += ` AND t.service = ?`
+			args = append(args, q.Owner.Service)
+		}
+	}
+	if q.ClientID != "" {
+		if err := store.ValidateName("OAuth client", q.ClientID); err != nil {
+			return nil, err
+		}
+		where += ` AND t.client_id = ?`
+		args = append(args, q.ClientID)
+	}
+	if len(args) == 0 {
+		return nil, store.Invalid("token query selects nothing: set an owner or a client ID")
+	}
+	var out []store.Token
+	err := s.read(ctx, "list tokens", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+tokenFrom+where+` ORDER BY t.id`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			t, err := scanToken(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, t)
+		}
+		return closeRows(rows)
+	})
+	return out, err
+}
+
+// DeleteToken implements store.Tokens.
+func (s *Store) DeleteToken(ctx context.Context, id int64) error {
+	return s.write(ctx, "delete token", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ?`, id)
+		return notFoundIfNone(res, err, "token", strconv.FormatInt(id, 10))
+	})
+}
+
+// PutOAuthClient implements store.OAuth.
+func (s *Store) PutOAuthClient(ctx context.Context, c store.OAuthClient, secret string) (store.OAuthClient, error) {
+	if err := store.ValidateOAuthClient(c); err != nil {
+		return store.OAuthClient{}, err
+	}
+	if err := store.ValidateSecret(secret); err != nil {
+		return store.OAuthClient{}, err
+	}
+	var out store.OAuthClient
+	err := s.write(ctx, "put OAuth client", func(tx *sql.Tx) error {
+		uid, service, err := ownerID(ctx, tx, c.Owner)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, secret_hash, redirect_uri, description, user_id, service, scopes, created)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, redirect_uri = excluded.redirect_uri,
+description = excluded.description, user_id = excluded.user_id, service = excluded.service, scopes = excluded.scopes`,
+			c.ID, store.HashSecret(secret), c.RedirectURI, c.Description, uid, service, scopesJSON(c.Scopes), micros(s.now())); err != nil {
+			return err
+		}
+		out, err = getClient(ctx, tx, c.ID)
+		return err
+	})
+	return out, err
+}
+
+func getClient(ctx context.Context, q queryer, id string) (store.OAuthClient, error) {
+	var (
+		c       store.OAuthClient
+		scopes  string
+		created sql.NullInt64
+	)
+	err := q.QueryRowContext(ctx, `SELECT c.id, c.secret_hash, c.redirect_uri, c.description, coalesce(u.name, ''), coalesce(c.service, ''),
+c.scopes, c.created FROM oauth_clients c LEFT JOIN users u ON u.id = c.user_id WHERE c.id = ?`, id).Scan(
+		&c.ID, &c.SecretHash, &c.RedirectURI, &c.Description, &c.Owner.User, &c.Owner.Service, &scopes, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.OAuthClient{}, store.NotFound("OAuth client", id)
+	}
+	if err != nil {
+		return store.OAuthClient{}, err
+	}
+	c.Created = fromMicros(created)
+	c.Scopes, err = parseScopes(scopes)
+	return c, err
+}
+
+// GetOAuthClient implements store.OAuth.
+func (s *Store) GetOAuthClient(ctx context.Context, id string) (store.OAuthClient, error) {
+	if err := store.ValidateName("OAuth client", id); err != nil {
+		return store.OAuthClient{}, err
+	}
+	var c store.OAuthClient
+	err := s.read(ctx, "get OAuth client", func(tx *sql.Tx) error {
+		var err error
+		c, err = getClient(ctx, tx, id)
+		return err
+	})
+	return c, err
+}
+
+// DeleteOAuthClient implements store.OAuth.
+func (s *Store) DeleteOAuthClient(ctx context.Context, id string) error {
+	if err := store.ValidateName("OAuth client", id); err != nil {
+		return err
+	}
+	return s.write(ctx, "delete OAuth client", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_clients WHERE id = ?`, id)
+		return notFoundIfNone(res, err, "OAuth client", id)
+	})
+}
+
+// CreateOAuthCode implements store.OAuth.
+func (s *Store) CreateOAuthCode(ctx context.Context, code string, c store.OAuthCode) (store.OAuthCode, error) {
+	if err := store.ValidateSecret(code); err != nil {
+		return store.OAuthCode{}, err
+	}
+	if err := store.ValidateOAuthCode(c); err != nil {
+		return store.OAuthCode{}, err
+	}
+	c.Scopes = store.SortedUnique(c.Scopes)
+	c.Created, c.Expires = s.now(), store.UTC(c.Expires)
+	err := s.write(ctx, "create OAuth code", func(tx *sql.Tx) error {
+		if err := clientExists(ctx, tx, c.ClientID); err != nil {
+			return err
+		}
+		uid, err := userID(ctx, tx, c.User)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO oauth_codes (code_hash, client_id, user_id, redirect_uri, code_challenge,
+code_challenge_method, scopes, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			store.HashSecret(code), c.ClientID, uid, c.RedirectURI, c.CodeChallenge, c.CodeChallengeMethod,
+			scopesJSON(c.Scopes), micros(c.Created), micros(c.Expires))
+		if isUnique(err) {
+			return store.Conflict("authorization code exists")
+		}
+		return err
+	})
+	if err != nil {
+		return store.OAuthCode{}, err
+	}
+	return c, nil
+}
+
+// ConsumeOAuthCode implements store.OAuth: the read and the delete are one
+// write transaction, so one code is consumed once.
+func (s *Store) ConsumeOAuthCode(ctx context.Context, code, clientID string) (store.OAuthCode, error) {
+	notFound := fmt.Errorf("%w: no such authorization code for client %q", store.ErrNotFound, clientID)
+	if store.ValidateSecret(code) != nil {
+		return store.OAuthCode{}, notFound
+	}
+	var (
+		c     store.OAuthCode
+		found bool
+	)
+	hash := store.HashSecret(code)
+	err := s.write(ctx, "consume OAuth code", func(tx *sql.Tx) error {
+		var (
+			scopes           string
+			created, expires sql.NullInt64
+		)
+		err := tx.QueryRowContext(ctx, `SELECT c.client_id, u.name, c.redirect_uri, c.code_challenge, c.code_challenge_method,
+c.scopes, c.created, c.expires FROM oauth_codes c JOIN users u ON u.id = c.user_id WHERE c.code_hash = ?`, hash).Scan(
+			&c.ClientID, &c.User, &c.RedirectURI, &c.CodeChallenge, &c.CodeChallengeMethod, &scopes, &created, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		c.Created, c.Expires = fromMicros(created), fromMicros(expires)
+		if c.Scopes, err = parseScopes(scopes); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM oauth_codes WHERE code_hash = ?`, hash)
+		return err
+	})
+	switch {
+	case err != nil:
+		return store.OAuthCode{}, err
+	case !found, c.ClientID != clientID:
+		return store.OAuthCode{}, notFound
+	case !c.Expires.After(s.now()):
+		return store.OAuthCode{}, fmt.Errorf("%w: authorization code expired at %s", store.ErrExpired, c.Expires.Format(time.RFC3339))
+	}
+	return c, nil
+}
+
+// RecordActivity implements store.ActivityWriter: one transaction, one
+// UPDATE per entry, each a no-op when the stored time is already later.
+func (s *Store) RecordActivity(ctx context.Context, acts []store.Activity) error {
+	for _, a := range acts {
+		if err := store.ValidateActivity(a); err != nil {
+			return err
+		}
+	}
+	if len(acts) == 0 {
+		return nil
+	}
+	return s.write(ctx, "record activity", func(tx *sql.Tx) error {
+		user, err := tx.PrepareContext(ctx, `UPDATE users SET last_activity = ?1
+WHERE name = ?2 AND (last_activity IS NULL OR last_activity < ?1)`)
+		if err != nil {
+			return err
+		}
+		defer user.Close()
+		server, err := tx.PrepareContext(ctx, `UPDATE servers SET last_activity = ?1
+WHERE user_id = (SELECT id FROM users WHERE name = ?2) AND name = ?3 AND (last_activity IS NULL OR last_activity < ?1)`)
+		if err != nil {
+			return err
+		}
+		defer server.Close()
+		token, err := tx.PrepareContext(ctx, `UPDATE api_tokens SET last_activity = ?1
+WHERE id = ?2 AND (last_activity IS NULL OR last_activity < ?1)`)
+		if err != nil {
+			return err
+		}
+		defer token.Close()
+		for _, a := range acts {
+			t := micros(store.UTC(a.Time))
+			if t == nil {
+				continue
+			}
+			switch a.Kind {
+			case store.ActivityServer:
+				if _, err := server.ExecContext(ctx, t, a.User, a.Server); err != nil {
+					return err
+				}
+				fallthrough
+			case store.ActivityUser:
+				if _, err := user.ExecContext(ctx, t, a.User); err != nil {
+					return err
+				}
+			case store.ActivityToken:
+				if _, err := token.ExecContext(ctx, t, a.TokenID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// PurgeExpired implements store.Purger.
+func (s *Store) PurgeExpired(ctx context.Context) (int, error) {
+	var n int64
+	err := s.write(ctx, "purge expired", func(tx *sql.Tx) error {
+		now := micros(s.now())
+		for _, q := range []string{
+			`DELETE FROM api_tokens WHERE expires IS NOT NULL AND expires <= ?`,
+			`DELETE FROM oauth_codes WHERE expires <= ?`,
+		} {
+			res, err := tx.ExecContext(ctx, q, now)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	return int(n), err
+}

@@ -1,0 +1,558 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/hubkit/hubkit/internal/hub/store"
+)
+
+// CreateUser implements store.Users.
+func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	if err := store.ValidateName("user", u.Name); err != nil {
+		return store.User{}, err
+	}
+	groups := store.SortedUnique(u.Groups)
+	if err := validateGroups(groups); err != nil {
+		return store.User{}, err
+	}
+	created := store.UTC(u.Created)
+	if created.IsZero() {
+		created = s.now()
+	}
+	var out store.User
+	err := s.write(ctx, "create user", func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (name, admin, created) VALUES (?, ?, ?) RETURNING id`,
+			u.Name, u.Admin, micros(created)).Scan(&id)
+		if isUnique(err) {
+			return store.Conflict("user %q exists", u.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.setGroups(ctx, tx, id, groups); err != nil {
+			return err
+		}
+		out, err = getUser(ctx, tx, u.Name)
+		return err
+	})
+	return out, err
+}
+
+func validateGroups(groups []string) error {
+	for _, g := range groups {
+		if err := store.ValidateName("group", g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setGroups replaces the memberships of user id with groups, creating
+// missing groups.
+func (s *Store) setGroups(ctx context.Context, tx *sql.Tx, id int64, groups []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM user_groups WHERE user_id = ?`, id); err != nil {
+		return err
+	}
+	now := micros(s.now())
+	for _, g := range groups {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, g, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_groups (user_id, group_id) SELECT ?, id FROM groups WHERE name = ?`, id, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetUser implements store.Users.
+func (s *Store) GetUser(ctx context.Context, name string) (store.User, error) {
+	if err := store.ValidateName("user", name); err != nil {
+		return store.User{}, err
+	}
+	var u store.User
+	err := s.read(ctx, "get user", func(tx *sql.Tx) error {
+		var err error
+		u, err = getUser(ctx, tx, name)
+		return err
+	})
+	return u, err
+}
+
+const userCols = `u.id, u.name, u.admin, u.created, u.last_activity`
+
+func scanUser(sc interface{ Scan(...any) error }) (int64, store.User, error) {
+	var (
+		id       int64
+		u        store.User
+		created  sql.NullInt64
+		activity sql.NullInt64
+	)
+	err := sc.Scan(&id, &u.Name, &u.Admin, &created, &activity)
+	u.Created, u.LastActivity = fromMicros(created), fromMicros(activity)
+	return id, u, err
+}
+
+func getUser(ctx context.Context, q queryer, name string) (store.User, error) {
+	id, u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.User{}, store.NotFound("user", name)
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	users := []store.User{u}
+	if err := fillUsers(ctx, q, []int64{id}, users); err != nil {
+		return store.User{}, err
+	}
+	return users[0], nil
+}
+
+// fillUsers loads the groups and servers of users (whose IDs are ids, in
+// the same order) in a few queries, whatever the number of users.
+func fillUsers(ctx context.Context, q queryer, ids []int64, users []store.User) error {
+	const chunk = 500
+	index := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		index[id] = i
+	}
+	for lo := 0; lo < len(ids); lo += chunk {
+		part := ids[lo:min(lo+chunk, len(ids))]
+		in, args := inList(part)
+		rows, err := q.QueryContext(ctx, `SELECT ug.user_id, g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id
+WHERE ug.user_id IN (`+in+`) ORDER BY g.name`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var g string
+			if err := rows.Scan(&id, &g); err != nil {
+				rows.Close()
+				return err
+			}
+			i := index[id]
+			users[i].Groups = append(users[i].Groups, g)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		rows, err = q.QueryContext(ctx, `SELECT s.user_id, `+serverCols+` FROM servers s
+WHERE s.user_id IN (`+in+`) ORDER BY s.name`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			srv, err := scanServer(rows, &id)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			i := index[id]
+			srv.User = users[i].Name
+			users[i].Servers = append(users[i].Servers, srv)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func inList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
+}
+
+// UpdateUser implements store.Users.
+func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdate) (store.User, error) {
+	if err := store.ValidateName("user", name); err != nil {
+		return store.User{}, err
+	}
+	if upd.Name != nil {
+		if err := store.ValidateName("user", *upd.Name); err != nil {
+			return store.User{}, err
+		}
+	}
+	var groups []string
+	if upd.Groups != nil {
+		groups = store.SortedUnique(*upd.Groups)
+		if err := validateGroups(groups); err != nil {
+			return store.User{}, err
+		}
+	}
+	var out store.User
+	err := s.write(ctx, "update user", func(tx *sql.Tx) error {
+		id, err := userID(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if upd.Name != nil && *upd.Name != name {
+			_, err := tx.ExecContext(ctx, `UPDATE users SET name = ? WHERE id = ?`, *upd.Name, id)
+			if isUnique(err) {
+				return store.Conflict("user %q exists", *upd.Name)
+			}
+			if err != nil {
+				return err
+			}
+			name = *upd.Name
+		}
+		if upd.Admin != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = ? WHERE id = ?`, *upd.Admin, id); err != nil {
+				return err
+			}
+		}
+		if upd.Groups != nil {
+			if err := s.setGroups(ctx, tx, id, groups); err != nil {
+				return err
+			}
+		}
+		out, err = getUser(ctx, tx, name)
+		return err
+	})
+	return out, err
+}
+
+func userID(ctx context.Context, q queryer, name string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.NotFound("user", name)
+	}
+	return id, err
+}
+
+// DeleteUser implements store.Users.
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	if err := store.ValidateName("user", name); err != nil {
+		return err
+	}
+	return s.write(ctx, "delete user", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+		return notFoundIfNone(res, err, "user", name)
+	})
+}
+
+func notFoundIfNone(res sql.Result, err error, kind, name string) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.NotFound(kind, name)
+	}
+	return nil
+}
+
+// Conditions on users u for the state filters. Each subquery begins with
+// the servers_active index's condition, so that SQLite reads only that
+// small covering index (one entry per active server) once per query,
+// rather than probing the servers of every user (measured in
+// bench/README-store.md: 3× faster at 50k users).
+const (
+	activeUserIDs = `SELECT s.user_id FROM servers s WHERE (s.url <> '' OR s.pending <> '')`
+	condActive    = `u.id IN (` + activeUserIDs + `)`
+	condReady     = `u.id IN (` + activeUserIDs + ` AND s.url <> '' AND s.pending = '')`
+	condInactive  = `u.id NOT IN (` + activeUserIDs + `)`
+)
+
+func userWhere(q store.UserQuery) (string, []any) {
+	var conds []string
+	var args []any
+	switch q.State {
+	case store.UserActive:
+		conds = append(conds, condActive)
+	case store.UserReady:
+		conds = append(conds, condReady)
+	case store.UserInactive:
+		conds = append(conds, condInactive)
+	}
+	if q.NameContains != "" {
+		// LIKE folds ASCII letters only, which is the contract.
+		conds = append(conds, `u.name LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscaper.Replace(q.NameContains)+"%")
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// ListUsers implements store.Users.
+func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, error) {
+	if err := store.ValidateUserQuery(q); err != nil {
+		return nil, err
+	}
+	where, args := userWhere(q)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	args = append(args, limit, q.Offset)
+	var users []store.User
+	err := s.read(ctx, "list users", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users u`+where+` ORDER BY u.name LIMIT ? OFFSET ?`, args...)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			id, u, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+			users = append(users, u)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		return fillUsers(ctx, tx, ids, users)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// CountUsers implements store.Users.
+func (s *Store) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
+	if err := store.ValidateUserQuery(q); err != nil {
+		return 0, err
+	}
+	where, args := userWhere(q)
+	var n int
+	err := s.read(ctx, "count users", func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&n)
+	})
+	return n, err
+}
+
+// AuthState implements store.AuthStates.
+func (s *Store) AuthState(ctx context.Context, user string) ([]byte, error) {
+	if err := store.ValidateName("user", user); err != nil {
+		return nil, err
+	}
+	var b []byte
+	err := s.read(ctx, "get auth state", func(tx *sql.Tx) error {
+		id, err := userID(ctx, tx, user)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `SELECT state FROM user_auth_states WHERE user_id = ?`, id).Scan(&b)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if len(b) == 0 {
+		b = nil
+	}
+	return b, err
+}
+
+// SetAuthState implements store.AuthStates.
+func (s *Store) SetAuthState(ctx context.Context, user string, state []byte) error {
+	if err := store.ValidateName("user", user); err != nil {
+		return err
+	}
+	return s.write(ctx, "set auth state", func(tx *sql.Tx) error {
+		id, err := userID(ctx, tx, user)
+		if err != nil {
+			return err
+		}
+		if len(state) == 0 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM user_auth_states WHERE user_id = ?`, id)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO user_auth_states (user_id, state) VALUES (?, ?)
+ON CONFLICT (user_id) DO UPDATE SET state = excluded.state`, id, state)
+		}
+		return err
+	})
+}
+
+// CreateGroup implements store.Groups.
+func (s *Store) CreateGroup(ctx context.Context, name string) (store.Group, error) {
+	if err := store.ValidateName("group", name); err != nil {
+		return store.Group{}, err
+	}
+	g := store.Group{Name: name, Created: s.now()}
+	err := s.write(ctx, "create group", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO groups (name, created) VALUES (?, ?)`, name, micros(g.Created))
+		if isUnique(err) {
+			return store.Conflict("group %q exists", name)
+		}
+		return err
+	})
+	if err != nil {
+		return store.Group{}, err
+	}
+	return g, nil
+}
+
+// GetGroup implements store.Groups.
+func (s *Store) GetGroup(ctx context.Context, name string) (store.Group, error) {
+	if err := store.ValidateName("group", name); err != nil {
+		return store.Group{}, err
+	}
+	var g store.Group
+	err := s.read(ctx, "get group", func(tx *sql.Tx) error {
+		var err error
+		g, err = getGroup(ctx, tx, name)
+		return err
+	})
+	return g, err
+}
+
+func getGroup(ctx context.Context, q queryer, name string) (store.Group, error) {
+	var (
+		id      int64
+		created sql.NullInt64
+	)
+	err := q.QueryRowContext(ctx, `SELECT id, created FROM groups WHERE name = ?`, name).Scan(&id, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Group{}, store.NotFound("group", name)
+	}
+	if err != nil {
+		return store.Group{}, err
+	}
+	g := store.Group{Name: name, Created: fromMicros(created)}
+	rows, err := q.QueryContext(ctx, `SELECT u.name FROM user_groups ug JOIN users u ON u.id = ug.user_id
+WHERE ug.group_id = ? ORDER BY u.name`, id)
+	if err != nil {
+		return store.Group{}, err
+	}
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			rows.Close()
+			return store.Group{}, err
+		}
+		g.Members = append(g.Members, m)
+	}
+	return g, closeRows(rows)
+}
+
+// ListGroups implements store.Groups.
+func (s *Store) ListGroups(ctx context.Context) ([]store.Group, error) {
+	var groups []store.Group
+	err := s.read(ctx, "list groups", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, created FROM groups ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		index := map[int64]int{}
+		for rows.Next() {
+			var (
+				id      int64
+				g       store.Group
+				created sql.NullInt64
+			)
+			if err := rows.Scan(&id, &g.Name, &created); err != nil {
+				rows.Close()
+				return err
+			}
+			g.Created = fromMicros(created)
+			index[id] = len(groups)
+			groups = append(groups, g)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT ug.group_id, u.name FROM user_groups ug JOIN users u ON u.id = ug.user_id ORDER BY u.name`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				id int64
+				m  string
+			)
+			if err := rows.Scan(&id, &m); err != nil {
+				rows.Close()
+				return err
+			}
+			i := index[id]
+			groups[i].Members = append(groups[i].Members, m)
+		}
+		return closeRows(rows)
+	})
+	return groups, err
+}
+
+// UpdateGroup implements store.Groups.
+func (s *Store) UpdateGroup(ctx context.Context, name string, upd store.GroupUpdate) (store.Group, error) {
+	if err := store.ValidateName("group", name); err != nil {
+		return store.Group{}, err
+	}
+	for _, u := range append(append([]string(nil), upd.Add...), upd.Remove...) {
+		if err := store.ValidateName("user", u); err != nil {
+			return store.Group{}, err
+		}
+	}
+	var g store.Group
+	err := s.write(ctx, "update group", func(tx *sql.Tx) error {
+		var gid int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM groups WHERE name = ?`, name).Scan(&gid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.NotFound("group", name)
+		}
+		if err != nil {
+			return err
+		}
+		for _, u := range upd.Add {
+			uid, err := userID(ctx, tx, u)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO user_groups (user_id, group_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, uid, gid); err != nil {
+				return err
+			}
+		}
+		for _, u := range upd.Remove {
+			uid, err := userID(ctx, tx, u)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM user_groups WHERE user_id = ? AND group_id = ?`, uid, gid); err != nil {
+				return err
+			}
+		}
+		g, err = getGroup(ctx, tx, name)
+		return err
+	})
+	return g, err
+}
+
+// DeleteGroup implements store.Groups.
+func (s *Store) DeleteGroup(ctx context.Context, name string) error {
+	if err := store.ValidateName("group", name); err != nil {
+		return err
+	}
+	return s.write(ctx, "delete group", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE name = ?`, name)
+		return notFoundIfNone(res, err, "group", name)
+	})
+}
