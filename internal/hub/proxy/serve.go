@@ -413,9 +413,16 @@ func (s *fastServer) exchange(c *fastConn, e *entry) (keep bool, failure *handof
 		return false, nil
 	}
 
+	// Counted, and activity recorded, before the client can see the
+	// response: whoever reads them after the response never races the
+	// update. Activity is the server answering with success, as in CHP.
+	p.fastRequests.Add(1)
+	now := p.opts.Now()
+	if resp.StatusCode < 300 {
+		e.touch(now.UnixNano())
+	}
 	complete, werr := writeRawResponse(c.bw, resp, h.head, keep, uc, p)
 	uc.endExchange()
-	now := p.opts.Now()
 	if complete && !resp.Close && uc.br.Buffered() == 0 {
 		idleAt := now
 		if !p.realClock {
@@ -425,10 +432,6 @@ func (s *fastServer) exchange(c *fastConn, e *entry) (keep bool, failure *handof
 	} else {
 		uc.nc.Close()
 	}
-	if complete && resp.StatusCode < 300 {
-		e.touch(now.UnixNano())
-	}
-	p.fastRequests.Add(1)
 	return keep && complete && werr == nil, nil
 }
 
