@@ -371,4 +371,3 @@ func (h *Hub) countUsers(ctx context.Context) {
 		h.metrics.users.Set(float64(n))
 	}
 }
-
