@@ -219,8 +219,22 @@ func (h *Hub) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = h.sessions.Delete(r.Context(), w, r, sess)
 	h.log.Info("logout", "user", sess.Identity.Username)
+	if r.Method == http.MethodPost && !strings.HasPrefix(target, "/") {
+		// Browsers apply the page's form-action policy to the redirects
+		// that follow a form's POST, so a redirect to the provider would
+		// be blocked: hand over with a page that moves on by itself.
+		securePageHeaders(w)
+		_ = leavePage.Execute(w, target)
+		return
+	}
 	http.Redirect(w, r, target, http.StatusFound)
 }
+
+var leavePage = template.Must(template.New("leave").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Signing out</title>
+<meta http-equiv="refresh" content="0;url={{.}}"></head>
+<body><main><p>Signing you out at the identity provider… <a href="{{.}}">Continue</a></p></main></body></html>
+`))
 
 func (h *Hub) serverRows(u store.User) []ui.ServerRow {
 	rows := []ui.ServerRow{}
