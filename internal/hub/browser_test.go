@@ -3,6 +3,9 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/hubkit/hubkit/authenticator/oidc"
 	"github.com/hubkit/hubkit/internal/testenv"
 	"github.com/hubkit/hubkit/profiles"
+	"github.com/hubkit/hubkit/spawner/local"
 )
 
 // browserProfiles is the spawn form of the browser tests: two profiles
@@ -247,4 +251,63 @@ func TestBrowserOIDCLogin(t *testing.T) {
 	if n := provider.CountEvents(t, "login"); n != 1 {
 		t.Errorf("provider logins: %d, want 1", n)
 	}
+}
+
+// screenshots, when set, is a directory where TestBrowserScreenshots
+// saves the pictures of the README's walkthrough:
+//
+//	go test ./internal/hub -run TestBrowserScreenshots -screenshots docs/images
+var screenshots = flag.String("screenshots", "", "directory for the README's screenshots (TestBrowserScreenshots)")
+
+// TestBrowserScreenshots takes the README's pictures of the spawn form and
+// the progress page. It runs only with -screenshots.
+func TestBrowserScreenshots(t *testing.T) {
+	if *screenshots == "" {
+		t.Skip("run with -screenshots DIR")
+	}
+	bin := singleuser(t)
+	dir := t.TempDir()
+	slow := local.Options{
+		// A start that takes a few seconds, so that the progress page
+		// can be seen.
+		Cmd:          []string{"sh", "-c", `sleep 4; exec "$0" "$@"`, bin},
+		StateDir:     filepath.Join(dir, "state"),
+		StartTimeout: 60 * time.Second,
+	}
+	if os.Geteuid() == 0 {
+		slow.Args = []string{"--allow-root"}
+	}
+	sp, err := local.New(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := newChrome(t)
+	th := startHub(t, dir, sp, browserHubConfig(t))
+	shot := func(name string) {
+		var png []byte
+		if err := chromedp.Run(ctx, chromedp.EmulateViewport(900, 640), chromedp.CaptureScreenshot(&png)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(*screenshots, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(th.url+"/hub/spawn"),
+		chromedp.WaitVisible(`#dev-login`, chromedp.ByID),
+		chromedp.SendKeys(`#dev-login input[name="username"]`, "alice", chromedp.ByQuery),
+		chromedp.SendKeys(`#dev-login input[name="password"]`, devPassword, chromedp.ByQuery),
+		chromedp.Submit(`#dev-login`, chromedp.ByID),
+		chromedp.WaitVisible(`input[name="profile"][value="scipy"]`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	shot("spawn-form.png")
+	if err := chromedp.Run(ctx, chromedp.Click(`main form button[type="submit"]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitPath(t, ctx, "/hub/spawn-pending/")
+	time.Sleep(1500 * time.Millisecond)
+	shot("progress.png")
+	waitPath(t, ctx, "/user/alice/")
 }
