@@ -312,6 +312,17 @@ func buildAuthenticator(cfg *hubconfig.Config, keys *authenticator.Keyring, loca
 	case hubconfig.AuthOIDC:
 		o := cfg.Auth.OIDC
 		o.Keys = keys
+		// OAuthenticator reads these from the environment too; a Secret
+		// is a better home for the client secret than values.yaml.
+		if o.ClientID == "" {
+			o.ClientID = getenv("OAUTH_CLIENT_ID")
+		}
+		if o.ClientSecret == "" {
+			o.ClientSecret = getenv("OAUTH_CLIENT_SECRET")
+		}
+		if o.RedirectURL == "" {
+			o.RedirectURL = getenv("OAUTH_CALLBACK_URL")
+		}
 		if o.RedirectURL == "" {
 			base := cfg.PublicURL
 			if base == "" {

@@ -64,7 +64,9 @@ type Config struct {
 	Options Options
 
 	// ModifyPod is called with the rendered pod before it is created and
-	// may change it. An error fails the start before anything is created.
+	// may change it. With per-user namespaces the user's namespace exists
+	// by then; otherwise nothing has been created yet. An error fails the
+	// start before the volume, the Secret and the pod are created.
 	ModifyPod func(ctx context.Context, req spawner.Request, pod *corev1.Pod) error
 	// AfterPodCreated is called with the created pod (for example to create
 	// a Service owned by it). An error deletes the pod and fails the start.
@@ -290,14 +292,16 @@ func (s *Spawner) start(ctx context.Context, req spawner.Request, objs *Objects)
 
 	var created *corev1.Pod
 	if !adopted {
+		// The user's namespace exists before the hook runs: hooks (sparksvc)
+		// create objects in it.
+		if err := s.ensureNamespace(ctx, objs.Namespace); err != nil {
+			return spawner.Server{}, err
+		}
 		if s.cfg.ModifyPod != nil {
 			if err := s.cfg.ModifyPod(ctx, req, pod); err != nil {
 				return spawner.Server{}, &spawner.StartError{Ref: req.Ref, Reason: "HookFailed",
 					Message: "ModifyPod: " + err.Error(), Err: err}
 			}
-		}
-		if err := s.ensureNamespace(ctx, objs.Namespace); err != nil {
-			return spawner.Server{}, err
 		}
 		if objs.PVC != nil {
 			msg, err := s.ensurePVC(ctx, objs.PVC)
