@@ -833,7 +833,18 @@ func (h *Hub) apiActivity(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(&body); err != nil {
+		// A body beyond MaxBodyBytes is 413, as on every other endpoint.
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, err)
+			return
+		}
 		writeError(w, errorf(http.StatusBadRequest, "malformed JSON body: %v", err))
+		return
+	}
+	if body.LastActivity == nil && len(body.Servers) == 0 {
+		// As JupyterHub: a report of nothing is a client's mistake.
+		writeError(w, errorf(http.StatusBadRequest, "body must contain at least one of last_activity or servers"))
 		return
 	}
 	var acts []store.Activity
@@ -987,6 +998,15 @@ func (h *Hub) createToken(ctx context.Context, p *principal, u store.User, note 
 		set, err := scopes.Expand(want, scopes.Owner{User: u.Name})
 		if err != nil {
 			return "", store.Token{}, errorf(http.StatusBadRequest, "%v", err)
+		}
+		// A token never names scopes its owner does not hold, whoever
+		// asks for it: JupyterHub refuses them with 400 ("Not assigning
+		// requested scopes … not held by User …").
+		held := scopes.Intersect(set, userScopes(u)).Strings()
+		for _, s := range set.Strings() {
+			if !slices.Contains(held, s) {
+				return "", store.Token{}, errorf(http.StatusBadRequest, "Not assigning requested scope %s not held by user %s", s, u.Name)
+			}
 		}
 		for _, s := range set.Strings() {
 			if !slices.Contains(scopes.Intersect(set, p.scopes).Strings(), s) {

@@ -310,4 +310,5 @@ func TestBrowserScreenshots(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	shot("progress.png")
 	waitPath(t, ctx, "/user/alice/")
+	th.mustAPI("DELETE", "/users/alice/server", serviceToken, nil, 202, 204)
 }

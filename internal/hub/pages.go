@@ -50,6 +50,15 @@ func (h *Hub) page(fn pageHandler) http.Handler {
 			return
 		}
 		p := &principal{user: &u, scopes: userScopes(u), session: &sess}
+		if r.Method == http.MethodPost {
+			// A form beyond MaxBodyBytes is 413; without this check the
+			// failed parse would read as a missing _xsrf (403).
+			var mbe *http.MaxBytesError
+			if err := r.ParseForm(); errors.As(err, &mbe) {
+				h.errorPage(w, r, p, http.StatusRequestEntityTooLarge, "The form is too large.")
+				return
+			}
+		}
 		if r.Method == http.MethodPost && !checkXSRF(r, p) {
 			h.errorPage(w, r, p, http.StatusForbidden, "The form has expired or did not come from this hub; go back, reload and try again.")
 			return

@@ -133,15 +133,20 @@ func (h *Hub) startServer(ctx context.Context, req spawnRequest) (*operation, er
 	if err := store.ValidateServerName(req.server); err != nil {
 		return nil, errorf(http.StatusBadRequest, "invalid server name %q", req.server)
 	}
+	// A server the store calls ready is running, even while the start
+	// that made it ready is still winding down on this replica: checked
+	// before joining that start, so that a start requested after the
+	// server was reported ready is "already running" (400), as in
+	// JupyterHub, and not answered 201 as if it had started it.
+	existing, exists := req.user.Server(req.server)
+	if exists && existing.Ready() {
+		return nil, errorf(http.StatusBadRequest, "%s is already running", refName(ref))
+	}
 	if op := h.op(ref); op != nil {
 		if op.phase == store.PhaseSpawn {
 			return op, nil
 		}
 		return nil, errorf(http.StatusBadRequest, "%s is pending %s", refName(ref), op.phase)
-	}
-	existing, exists := req.user.Server(req.server)
-	if exists && existing.Ready() {
-		return nil, errorf(http.StatusBadRequest, "%s is already running", refName(ref))
 	}
 	if req.server != "" && !exists && h.cfg.Limits.NamedServersPerUser > 0 {
 		named := 0
