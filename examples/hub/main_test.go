@@ -9,9 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,5 +263,114 @@ func TestBadConfiguration(t *testing.T) {
 				t.Fatalf("exit %d, output:\n%s\nwant status 2 and %q", code, out.String(), c.want)
 			}
 		})
+	}
+}
+
+// TestMain lets a test run the hub as a child process (for SIGKILL): with
+// HUBKIT_TEST_RUN_HUB set, the test binary is the hub.
+func TestMain(m *testing.M) {
+	if os.Getenv("HUBKIT_TEST_RUN_HUB") != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		os.Exit(run(ctx, os.Args[len(os.Args)-2:], os.Getenv, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// startChild runs the hub as a child process with values.
+func startChild(t *testing.T, valuesPath string, log io.Writer) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--config", valuesPath)
+	cmd.Env = append(os.Environ(), "HUBKIT_TEST_RUN_HUB=1")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// TestKilledMidSpawn kills the hub (SIGKILL) while a server is starting
+// and starts it again: the new hub finds the start in progress, waits for
+// the server and routes to it; no user is lost and no server is left
+// behind when it is stopped.
+func TestKilledMidSpawn(t *testing.T) {
+	bin := testenv.LookPath(t, "jupyterhub-singleuser", "hack/install-jupyterhub.sh")
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	// A start that takes a few seconds, so that the hub dies during it.
+	values := strings.Replace(localValues(dir, addr, "cull:\n  enabled: false\n"), "  local:\n", "  local:\n    cmd: [sh, -c, 'sleep 3; exec \"$0\" \"$@\"', "+bin+"]\n", 1)
+	path := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(path, []byte(values), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	child := startChild(t, path, &log)
+	r := &hubRun{t: t, log: &log, done: make(chan int, 1)}
+	r.waitHealthy(addr)
+	r.api("POST", "/hub/api/users/alice", testServiceToken, nil)
+	// The start request waits for the server for a while; kill the hub
+	// while it does.
+	go func() {
+		req, _ := http.NewRequest("POST", r.url+"/hub/api/users/alice/server", nil)
+		req.Header.Set("Authorization", "token "+testServiceToken)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	r.waitFor("the start to be pending", func() bool {
+		_, b := r.api("GET", "/hub/api/users/alice", testServiceToken, nil)
+		return strings.Contains(string(b), `"pending":"spawn"`)
+	})
+	time.Sleep(time.Second)
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+
+	child = startChild(t, path, &log)
+	r.waitHealthy(addr)
+	r.waitFor("the re-adopted start", func() bool { return r.serverReady("alice") })
+	code, b := r.api("POST", "/hub/api/users/alice/tokens", testServiceToken, nil)
+	if code != 201 {
+		t.Fatalf("token: %d %s", code, b)
+	}
+	var tok struct{ Token string }
+	_ = json.Unmarshal(b, &tok)
+	if code, b := r.api("GET", "/user/alice/api/status", tok.Token, nil); code != 200 {
+		t.Fatalf("through the proxy: %d %s\n%s", code, b, log.String())
+	}
+	// Stopping it leaves no process behind.
+	if code, b := r.api("DELETE", "/hub/api/users/alice/server", testServiceToken, nil); code != 204 && code != 202 {
+		t.Fatalf("stop: %d %s", code, b)
+	}
+	r.waitFor("the stop", func() bool { return !r.serverReady("alice") })
+	_ = child.Process.Signal(syscall.SIGTERM)
+	_ = child.Wait()
+	state, _ := filepath.Glob(filepath.Join(dir, "servers", "*.json"))
+	for _, f := range state {
+		b, _ := os.ReadFile(f)
+		t.Errorf("a server's state file is left: %s %s", f, b)
+	}
+}
+
+// TestMetrics: /hub/metrics needs read:metrics and serves JupyterHub's
+// metric names.
+func TestMetrics(t *testing.T) {
+	testenv.LookPath(t, "jupyterhub-singleuser", "hack/install-jupyterhub.sh")
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	r := startRun(t, localValues(dir, addr, "cull:\n  enabled: false\n"))
+	r.waitHealthy(addr)
+	if code, _ := r.api("GET", "/hub/metrics", "", nil); code != 403 {
+		t.Fatalf("metrics without a token: %d, want 403", code)
+	}
+	code, b := r.api("GET", "/hub/metrics", testServiceToken, nil)
+	if code != 200 {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, name := range []string{"jupyterhub_running_servers", "jupyterhub_request_duration_seconds", "hubkit_hub_startup_duration_seconds"} {
+		if !strings.Contains(string(b), name) {
+			t.Errorf("metrics lack %s", name)
+		}
 	}
 }

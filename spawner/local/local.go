@@ -607,9 +607,12 @@ func (s *Spawner) stopLocked(ctx context.Context, ref spawner.Ref) error {
 	return nil
 }
 
-// Status reports ref's server from its state file and the process table,
-// without changing anything. A server whose process has exited is
-// stopped; an unreadable state file is PhaseFailed (Stop removes it).
+// Status reports ref's server from its state file and the process table.
+// A server whose process has exited is stopped; an unreadable state file
+// is PhaseFailed (Stop removes it). A live server that an earlier Spawner
+// started and that nobody is waiting for (its hub died during the start)
+// is probed once, and recorded as ready in its state file when it
+// answers: the only change Status makes.
 func (s *Spawner) Status(ctx context.Context, ref spawner.Ref) (spawner.Status, error) {
 	if err := ref.Validate(); err != nil {
 		return spawner.Status{}, fmt.Errorf("local: %w", err)
@@ -622,6 +625,14 @@ func (s *Spawner) Status(ctx context.Context, ref spawner.Ref) (spawner.Status, 
 		return spawner.Status{Ref: ref, Phase: spawner.PhaseFailed, Message: err.Error()}, nil
 	}
 	if st != nil && st.alive() {
+		if !st.Ready && !starting {
+			// Started by a Spawner that is gone (a hub that was killed
+			// during the start): nobody here waits for it, so look once
+			// whether it answers by now.
+			if code, err := s.probe(ctx, st.URL+st.Prefix); err == nil && code < 500 && s.markReady(st) == nil {
+				s.opts.Logger.Info("local: server started by an earlier spawner is ready", "server", ref.String(), "pid", st.PID)
+			}
+		}
 		return s.status(st), nil
 	}
 	if starting {
