@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -62,8 +63,9 @@ type Authenticator struct {
 	opts     Options
 	cbPath   string
 	mapping  claims.Mapping
-	discover sync.Mutex // serialises discovery
-	prov     *provider  // set once discovered (under discover)
+	discover sync.Mutex   // serialises discovery
+	prov     *provider    // set once discovered (under discover)
+	answered atomic.Int64 // when the provider last answered a probe (UnixNano)
 }
 
 var (
@@ -252,6 +254,9 @@ func (a *Authenticator) StartLogin(ctx context.Context, w http.ResponseWriter, r
 	if err != nil {
 		return err
 	}
+	if err := a.probe(ctx, prov); err != nil {
+		return err
+	}
 	var p pending
 	if p.State, err = a.random(32); err != nil {
 		return err
@@ -283,6 +288,33 @@ func (a *Authenticator) StartLogin(ctx context.Context, w http.ResponseWriter, r
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, prov.oauth.AuthCodeURL(p.State, opts...), http.StatusFound)
+	return nil
+}
+
+// probe checks that the provider's authorization endpoint answers (any
+// HTTP status will do), at most once per ProbeInterval while it does.
+func (a *Authenticator) probe(ctx context.Context, prov *provider) error {
+	if a.opts.ProbeInterval < 0 {
+		return nil
+	}
+	now := a.opts.Now()
+	if last := a.answered.Load(); last != 0 && now.Sub(time.Unix(0, last)) < a.opts.ProbeInterval {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(pctx, http.MethodGet, prov.oauth.Endpoint.AuthURL, nil)
+	if err != nil {
+		return fmt.Errorf("oidc: authorization endpoint: %w", err)
+	}
+	resp, err := a.opts.HTTPClient.Do(req)
+	if err != nil {
+		a.opts.Logger.Warn("oidc: the provider does not answer", "url", prov.oauth.Endpoint.AuthURL, "err", err)
+		return fmt.Errorf("oidc: the identity provider is not reachable: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	a.answered.Store(now.UnixNano())
 	return nil
 }
 

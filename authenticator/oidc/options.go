@@ -93,6 +93,13 @@ type Options struct {
 	UsedStates authenticator.OnceStore
 	// LoginTimeout is how long a started login may take. Default 10m.
 	LoginTimeout time.Duration
+	// ProbeInterval: StartLogin checks that the provider answers (one
+	// GET of its authorization endpoint, 5 s at most) before sending a
+	// browser there, unless it answered within this interval, so that
+	// people get a clear error page from the hub instead of a browser
+	// error when the provider is down. Default 10s; negative: never
+	// check.
+	ProbeInterval time.Duration
 	// RefreshBefore is how long before the access or ID token expires a
 	// refresh is due (at most half the token's lifetime). Default 1m.
 	RefreshBefore time.Duration
@@ -138,6 +145,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.UsedStates == nil {
 		o.UsedStates = authenticator.NewMemoryStore(o.Now)
+	}
+	if o.ProbeInterval == 0 {
+		o.ProbeInterval = 10 * time.Second
 	}
 	if o.LoginTimeout == 0 {
 		o.LoginTimeout = 10 * time.Minute

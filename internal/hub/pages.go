@@ -123,7 +123,7 @@ func (h *Hub) login(w http.ResponseWriter, r *http.Request) {
 	if err := h.cfg.Authenticator.StartLogin(r.Context(), w, r, next); err != nil {
 		h.log.Error("starting a login", "err", err)
 		_ = h.pages.Login(w, ui.LoginData{LoginURL: h.prefix + "login?next=" + url.QueryEscape(next),
-			Error: "The login service is not reachable at the moment. Try again in a minute."})
+			Error: "The login service is not reachable at the moment. Try again in a minute.", Status: http.StatusServiceUnavailable})
 	}
 }
 
@@ -133,16 +133,22 @@ func (h *Hub) callback(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	login, err := h.cfg.Authenticator.FinishLogin(r.Context(), w, r)
 	if err != nil {
-		status, msg := http.StatusForbidden, "Login failed. Try again."
+		var status int
+		var msg string
+		var ce *authenticator.ClaimError
 		switch {
 		case errors.Is(err, authenticator.ErrNotAllowed), errors.Is(err, authenticator.ErrBlocked):
-			msg = "You are not allowed to use this hub. Ask its administrators for access."
+			status, msg = http.StatusForbidden, "You are not allowed to use this hub. Ask its administrators for access."
+		case errors.Is(err, authenticator.ErrBadCredentials):
+			status, msg = http.StatusForbidden, "Wrong user name or password."
+		case errors.Is(err, authenticator.ErrInvalidState), errors.Is(err, authenticator.ErrNoCredentials), errors.As(err, &ce):
+			status, msg = http.StatusBadRequest, "The login could not be completed (it expired, was used already, or came back incomplete). Try again."
 		default:
-			status = http.StatusBadRequest
+			// The provider did not answer or answered nonsense.
+			status, msg = http.StatusServiceUnavailable, "The login service could not complete the login. Try again in a minute."
 		}
 		h.log.Info("login failed", "err", err)
-		_ = h.pages.Login(w, ui.LoginData{LoginURL: h.prefix + "login", Error: msg})
-		_ = status
+		_ = h.pages.Login(w, ui.LoginData{LoginURL: h.prefix + "login", Error: msg, Status: status})
 		return
 	}
 	id := login.Identity

@@ -115,7 +115,13 @@ type OIDCProvider struct {
 	Realm string
 	// Log is the path of the provider's output.
 	Log string
+
+	kill func()
 }
+
+// Kill stops the provider at once (SIGKILL), as a crash would: every
+// later request to it is refused.
+func (p *OIDCProvider) Kill() { p.kill() }
 
 // OIDCEvent is something the provider did: "login", "login.failed",
 // "grant" (a token was issued), "grant.error", "end_session".
@@ -186,6 +192,10 @@ func StartOIDCProvider(t testing.TB, cfg OIDCProviderConfig) *OIDCProvider {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
+	p.kill = func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {

@@ -193,4 +193,7 @@ type LoginData struct {
 	// Error is shown above the link, e.g. a failed login; "" shows
 	// nothing.
 	Error string
+	// Status is the HTTP status; 0 means 200 (a failed login is 403, an
+	// identity provider that cannot be reached 503).
+	Status int
 }

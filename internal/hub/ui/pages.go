@@ -79,7 +79,11 @@ func (u *UI) Error(w http.ResponseWriter, d ErrorData) error {
 // Login writes the login page: one "Sign in" link to d.LoginURL, and
 // d.Error if set. Status 200.
 func (u *UI) Login(w http.ResponseWriter, d LoginData) error {
-	return u.render(w, http.StatusOK, pageLogin, d.Page, d)
+	status := d.Status
+	if !validStatus(status) {
+		status = http.StatusOK
+	}
+	return u.render(w, status, pageLogin, d.Page, d)
 }
 
 // validStatus reports whether code can be passed to WriteHeader.
