@@ -354,13 +354,21 @@ func TestKilledMidSpawn(t *testing.T) {
 }
 
 // TestMetrics: /hub/metrics needs read:metrics and serves JupyterHub's
-// metric names.
+// metric names; hubkit.apiListen serves the hub on a second port.
 func TestMetrics(t *testing.T) {
 	testenv.LookPath(t, "jupyterhub-singleuser", "hack/install-jupyterhub.sh")
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	r := startRun(t, localValues(dir, addr, "cull:\n  enabled: false\n"))
+	apiAddr := freeAddr(t)
+	values := strings.Replace(localValues(dir, addr, "cull:\n  enabled: false\n"), "  listen: "+addr+"\n", "  listen: "+addr+"\n  apiListen: "+apiAddr+"\n", 1)
+	r := startRun(t, values)
 	r.waitHealthy(addr)
+	// The API port serves the same hub.
+	if resp, err := http.Get("http://" + apiAddr + "/hub/api/"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("hubkit.apiListen: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if code, _ := r.api("GET", "/hub/metrics", "", nil); code != 403 {
 		t.Fatalf("metrics without a token: %d, want 403", code)
 	}

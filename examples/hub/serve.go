@@ -53,6 +53,13 @@ func serve(ctx context.Context, cfg *hubconfig.Config, getenv func(string) strin
 	}
 	defer ln.Close()
 	local := localURL(ln.Addr().(*net.TCPAddr))
+	var apiLn net.Listener
+	if cfg.APIListen != "" {
+		if apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.APIListen, err)
+		}
+		defer apiLn.Close()
+	}
 
 	db, err := openStore(ctx, cfg)
 	if err != nil {
@@ -98,6 +105,9 @@ func serve(ctx context.Context, cfg *hubconfig.Config, getenv func(string) strin
 	}
 	if hcfg.HubAPIURL == "" {
 		hcfg.HubAPIURL = local + cfg.BaseURL + "hub/api"
+		if apiLn != nil {
+			hcfg.HubAPIURL = localURL(apiLn.Addr().(*net.TCPAddr)) + cfg.BaseURL + "hub/api"
+		}
 	}
 	// The hub's bound on a start leaves the spawner its own timeout first.
 	switch cfg.Spawner {
@@ -137,9 +147,14 @@ func serve(ctx context.Context, cfg *hubconfig.Config, getenv func(string) strin
 
 	hubCtx, hubCancel := context.WithCancel(ctx)
 	defer hubCancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	running := 2
 	go func() { errc <- h.Run(hubCtx) }()
 	go func() { errc <- h.Proxy().Serve(hubCtx, ln, proxy.ServeOptions{}) }()
+	if apiLn != nil {
+		running++
+		go func() { errc <- h.Proxy().Serve(hubCtx, apiLn, proxy.ServeOptions{}) }()
+	}
 	if cfg.Cull.Enabled {
 		bg.Go(func() { runCuller(bctx, h, cfg, local+cfg.BaseURL+"hub/api", cullToken, log) })
 	}
@@ -149,7 +164,10 @@ func serve(ctx context.Context, cfg *hubconfig.Config, getenv func(string) strin
 	case first = <-errc:
 	}
 	hubCancel()
-	for range 1 {
+	if first != nil {
+		running--
+	}
+	for range running {
 		if err := <-errc; first == nil {
 			first = err
 		}
