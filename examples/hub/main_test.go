@@ -274,7 +274,7 @@ func TestMain(m *testing.M) {
 		defer stop()
 		os.Exit(run(ctx, os.Args[len(os.Args)-2:], os.Getenv, os.Stderr))
 	}
-	os.Exit(m.Run())
+	os.Exit(testenv.MainWithKube(m, &kubeEnv))
 }
 
 // startChild runs the hub as a child process with values.
