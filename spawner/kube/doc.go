@@ -10,7 +10,17 @@
 // claim-user-email-com---0925f997--some-name---3a8b1764. Labels carry the
 // hub.jupyter.org/username and hub.jupyter.org/servername slugs, and
 // annotations the raw names, from which the spawner reads a server's Ref.
-// The legacy "escape" scheme is available through Config.SlugScheme.
+//
+// Config.SlugScheme "escape" names everything as KubeSpawner < 7 did: each
+// character outside [a-z0-9] of a name becomes, byte by byte of its UTF-8
+// encoding, '-' and the byte in lower-case hex ("@" -> "-40", "ö" ->
+// "-c3-b6"), so a.b@example.org's server "lab" runs in pod
+// jupyter-a-2eb-40example-2eorg--lab with claim
+// claim-a-2eb-40example-2eorg--lab, per-user namespaces are
+// {hubnamespace}-a-2eb-40example-2eorg, and the username and servername
+// labels are the escaped names. Where an escaped name is no valid label
+// value (it starts with an escape, as "Alex" -> "-41lex", so KubeSpawner < 7
+// could not create the pod at all) the label is the safe one.
 //
 // # Options
 //
@@ -26,9 +36,10 @@
 //
 // Start creates, in order, the user's namespace (with per-user namespaces),
 // the PersistentVolumeClaim (when storage_pvc_ensure is set; an existing
-// claim is used as is), a Secret holding the server's API token, and the
-// pod, whose JUPYTERHUB_API_TOKEN comes from that Secret by valueFrom; then
-// it makes the pod own the Secret. That is four API writes per spawn.
+// claim is used as is, see "Moving from z2jh" for which one), a Secret
+// holding the server's API token, and the pod, whose JUPYTERHUB_API_TOKEN
+// comes from that Secret by valueFrom; then it makes the pod own the
+// Secret. That is at most four API writes per spawn.
 // Readiness comes from one shared pod informer and one event informer for
 // the whole hub — never a poll per pod: a server is ready when its pod is
 // Running with an IP, every container ready and no deletion pending. The
@@ -44,6 +55,57 @@
 // Stop deletes the pod with the configured grace period and the token
 // Secret, and waits until the pod is gone. It never deletes the claim;
 // only Remove does.
+//
+// # Moving from z2jh
+//
+// A hub that takes over from z2jh must mount every user's existing claim,
+// although KubeSpawner 7 (z2jh 4) changed how claims are named. As
+// KubeSpawner does with remember_pvc_name, Start returns the claim it used
+// in Server.State["pvc_name"] (with the namespace in State["namespace"]);
+// when the next Request.State carries it, that claim is used whatever the
+// templates say, and created if it is missing. A hub that persists State
+// therefore decides each server's claim once.
+//
+// On a start without a remembered claim (the first start under hubkit,
+// with storage_pvc_ensure set), Start reads the claim under the configured
+// name in the server's namespace, and those a KubeSpawner < 7 deployment
+// would have made, in this order (see [Spawner.LegacyClaimNames]):
+//
+//  1. the configured pvc_name_template with the escape scheme, which is
+//     KubeSpawner 7's own legacy lookup: claim-{escaped username} for the
+//     default server, claim-{escaped username}--{escaped servername} for a
+//     named one (KubeSpawner 6's default);
+//  2. z2jh < 4's claim-{username}{servername} with the escape scheme:
+//     claim-{escaped username} for the default server,
+//     claim-{escaped username}{escaped servername} for a named one.
+//
+// Names equal to the configured one or to an earlier entry are skipped. A
+// candidate whose hub.jupyter.org/username annotation names another user is
+// not used; the named-server name of (2) is also the default-server name of
+// another user (alice's "lab" and user alicelab both give claim-alicelab),
+// so it is used only if its annotations name this very user and server, as
+// KubeSpawner < 7 wrote them.
+//
+// If the claim under the configured name exists, it is used, as in
+// KubeSpawner (with a warning naming any legacy claims found too).
+// Otherwise the first legacy claim found, in the order above, is mounted
+// and no claim is created; if there are several, a warning names them all.
+// If there is none, the claim is created under the configured name. Either
+// way its name goes into Server.State, so the lookup happens once per
+// server.
+//
+// The lookup reads claims with get, so the hub's Role needs get on
+// persistentvolumeclaims; a refused read fails the start rather than
+// giving the user an empty claim next to their files. Nothing here ever
+// changes or deletes a claim. Remove deletes only the claim under the
+// configured name, so a server that uses a legacy claim keeps it.
+//
+// Claims are only looked for in the server's namespace. With per-user
+// namespaces, whose names also follow the slug scheme, keep SlugScheme
+// "escape" or set UserNamespaceTemplate to
+// "{hubnamespace}-{escaped_username}", so the namespaces stay where the
+// claims are. Volumes that should hold the server's claim must name it
+// "{pvc_name}" (as z2jh 4 does), not a template of their own.
 //
 // # Hooks
 //

@@ -49,6 +49,34 @@ func ExampleSpawner_Render() {
 	// label: user-email-com---0925f997
 }
 
+// LegacyClaimNames lists, in lookup order, the claims of an older z2jh
+// deployment that a first start mounts when the claim under the configured
+// name does not exist.
+func ExampleSpawner_LegacyClaimNames() {
+	s, err := kube.New(fake.NewClientset(), kube.Config{
+		Namespace: "jhub",
+		Options:   kube.Options{StoragePVCEnsure: true},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, ref := range []spawner.Ref{{User: "a.b@example.org"}, {User: "a.b@example.org", Server: "lab"}} {
+		req := spawner.Request{Ref: ref}
+		objs, err := s.Render(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		legacy, err := s.LegacyClaimNames(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(objs.PVC.Name, "else", legacy)
+	}
+	// Output:
+	// claim-a-b-example-org---69b1e95a else [claim-a-2eb-40example-2eorg]
+	// claim-a-b-example-org---69b1e95a--lab else [claim-a-2eb-40example-2eorg--lab claim-a-2eb-40example-2eorglab]
+}
+
 // A spawner on a real cluster: build it, run its informers, start a server.
 func ExampleNew() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

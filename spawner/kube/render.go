@@ -187,8 +187,8 @@ func (r *renderer) render() (*Objects, error) {
 		return nil, fmt.Errorf("pod name %q: %s", podName, strings.Join(errs, "; "))
 	}
 	r.extra["pod_name"] = podName
-	pvcName := r.req.State[StatePVC]
-	if pvcName == "" || r.req.State[StateNamespace] != ns {
+	pvcName := rememberedPVC(r.req.State, ns)
+	if pvcName == "" {
 		if pvcName, err = slug.Expand(o.PVCNameTemplate, r.names, r.extra); err != nil {
 			return nil, err
 		}
@@ -227,6 +227,16 @@ func (r *renderer) render() (*Objects, error) {
 	return objs, nil
 }
 
+// rememberedPVC returns the claim name a previous start recorded in state,
+// or "" when there is none for namespace ns (a claim is namespaced, so a
+// name remembered in another namespace means nothing here).
+func rememberedPVC(state map[string]string, ns string) string {
+	if state[StateNamespace] != ns {
+		return ""
+	}
+	return state[StatePVC]
+}
+
 func hubNamespaceValue(ns string) string {
 	if ns == "default" {
 		return "user"
@@ -235,7 +245,7 @@ func hubNamespaceValue(ns string) string {
 }
 
 func (r *renderer) commonLabels(extra map[string]string) map[string]string {
-	labels := map[string]string{LabelUsername: slug.SafeLabel(r.req.User)}
+	labels := map[string]string{LabelUsername: r.labelValue(r.req.User)}
 	maps.Copy(labels, extra)
 	maps.Copy(labels, r.opts.CommonLabels)
 	labels[LabelManagedBy] = ManagedBy
@@ -243,6 +253,22 @@ func (r *renderer) commonLabels(extra map[string]string) map[string]string {
 		labels[LabelInstance] = r.cfg.Instance
 	}
 	return labels
+}
+
+// labelValue is the hub.jupyter.org/username or servername label value of
+// name. The safe scheme gives KubeSpawner 7's safe label slug. The escape
+// scheme gives KubeSpawner < 7's escaped name ("a.b@example.org" ->
+// "a-2eb-40example-2eorg"), unless that is no valid label value (it starts
+// with an escape, as for "Alex" -> "-41lex", or is longer than 63
+// characters): KubeSpawner < 7 could not create such a pod at all, so no
+// object of theirs carries it, and the safe label slug is used instead.
+func (r *renderer) labelValue(name string) string {
+	if r.cfg.scheme == slug.SchemeEscape {
+		if v := slug.Escape(name); slug.IsValidLabel(v) {
+			return v
+		}
+	}
+	return slug.SafeLabel(name)
 }
 
 func (r *renderer) annotations(extra map[string]string) map[string]string {
@@ -306,7 +332,7 @@ func (r *renderer) pod(ns, name, secretName string) (*corev1.Pod, error) {
 	labels := r.commonLabels(extraLabels)
 	labels[LabelComponent] = r.cfg.ComponentLabel
 	labels[LabelAppComp] = r.cfg.ComponentLabel
-	labels[LabelServername] = slug.SafeLabel(r.req.Server)
+	labels[LabelServername] = r.labelValue(r.req.Server)
 	if err := validateLabels(labels); err != nil {
 		return nil, err
 	}

@@ -47,7 +47,10 @@ type Config struct {
 	UserNamespaceTemplate string
 	// SlugScheme is "safe" (default, KubeSpawner 7) or "escape" (the legacy
 	// scheme of KubeSpawner < 7, for installations that must keep old
-	// object names).
+	// object names): it names pods, claims, per-user namespaces and the
+	// username and servername labels with escaped names (see the package
+	// documentation). Whatever the scheme, a first start finds a claim
+	// that KubeSpawner < 7 created under its legacy name.
 	SlugScheme string
 	// ComponentLabel is the value of the component label on pods, and what
 	// the spawner's informer selects on. Default "singleuser-server".
@@ -297,13 +300,40 @@ func (s *Spawner) start(ctx context.Context, req spawner.Request, objs *Objects)
 		if err := s.ensureNamespace(ctx, objs.Namespace); err != nil {
 			return spawner.Server{}, err
 		}
+		// Without a remembered claim, find the one this server already has,
+		// possibly under a legacy name, before the hook sees the pod.
+		claimMsg := ""
+		if objs.PVC != nil && rememberedPVC(req.State, ns) == "" {
+			claim, exists, err := s.resolveClaim(ctx, req, objs)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctxErr()
+				}
+				return spawner.Server{}, err
+			}
+			if exists {
+				claimMsg = "Using existing PersistentVolumeClaim " + claim
+			}
+			if claim != objs.PVC.Name {
+				claimMsg += " (legacy name; " + objs.PVC.Name + " does not exist)"
+				req = withClaim(req, ns, claim)
+				if objs, err = s.Render(req); err != nil {
+					return spawner.Server{}, err
+				}
+				pod = objs.Pod
+			}
+		}
 		if s.cfg.ModifyPod != nil {
 			if err := s.cfg.ModifyPod(ctx, req, pod); err != nil {
 				return spawner.Server{}, &spawner.StartError{Ref: req.Ref, Reason: "HookFailed",
 					Message: "ModifyPod: " + err.Error(), Err: err}
 			}
 		}
-		if objs.PVC != nil {
+		switch {
+		case objs.PVC == nil:
+		case claimMsg != "":
+			emit(10, claimMsg)
+		default:
 			msg, err := s.ensurePVC(ctx, objs.PVC)
 			if err != nil {
 				return spawner.Server{}, err
@@ -355,6 +385,11 @@ func (s *Spawner) start(ctx context.Context, req spawner.Request, objs *Objects)
 			switch st.phase {
 			case spawner.PhaseRunning:
 				srv := s.serverOf(cur, req.Ref)
+				if objs.PVC != nil && !adopted {
+					// The claim this start ensured, which the hub remembers
+					// (the pod may mount other claims before it).
+					srv.State[StatePVC] = objs.PVC.Name
+				}
 				elog.Emit(spawner.Event{Time: s.cfg.Now(), Progress: 100, Message: "Server ready at " + srv.URL, Ready: true})
 				s.log.Info("server ready", "server", req.Ref.String(), "pod", ns+"/"+name, "url", srv.URL)
 				return srv, nil
