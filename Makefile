@@ -12,6 +12,7 @@ test: deps lint
 deps:
 	hack/envtest.sh >/dev/null
 	hack/install-jupyterhub.sh
+	hack/install-postgres.sh
 	hack/install-chromium.sh
 	hack/install-chp.sh >/dev/null
 	hack/install-oidc-provider.sh >/dev/null

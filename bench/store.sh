@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Figures for the hub's state store (results: bench/README-store.md).
+# Figures for the hub's state store (results: bench/README.md, "The hub's
+# state store at 50,000 users").
 #
 # 1. The Go benchmarks of internal/hub/store/sqlite on a 50,000-user
-#    database (start-up, paged user lists, reads, writes, the batcher).
+#    database (start-up, paged user lists, reads, writes, the batcher),
+#    then the same benchmarks of internal/hub/store/postgres on the same
+#    users, against the PostgreSQL that internal/testenv starts
+#    (hack/install-postgres.sh; skipped without it).
 # 2. With DRIVERS=1, the driver comparison in bench/store-drivers
 #    (modernc.org/sqlite vs. github.com/ncruces/go-sqlite3).
 # 3. When Debian's jupyterhub is installed (hack/install-jupyterhub.sh)
@@ -33,6 +37,9 @@ echo "$(go version); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut
 
 echo "## hubkit store (modernc.org/sqlite)"
 go test -run '^$' -bench . -benchmem -count "$COUNT" ./internal/hub/store/sqlite/
+
+echo "## hubkit store (PostgreSQL, pgx; test server with fsync off, on loopback)"
+go test -run '^$' -bench . -benchmem -count "$COUNT" ./internal/hub/store/postgres/
 
 if [[ "${DRIVERS:-0}" == 1 ]]; then
   echo "## drivers"

@@ -1,8 +1,8 @@
 // Package testenv runs the real servers that hubkit's tests use: a
 // kube-apiserver and etcd (controller-runtime envtest), and, through the
 // same missing-dependency rule, any other real peer binary a test needs
-// (an OpenID provider, a Vault-compatible server, jupyterhub-singleuser,
-// configurable-http-proxy).
+// (an OpenID provider, a Vault-compatible server, PostgreSQL,
+// jupyterhub-singleuser, configurable-http-proxy, chromium).
 //
 // # Missing servers
 //
@@ -17,4 +17,12 @@
 // each test takes a fresh namespace with [Kube.Namespace]. The binaries
 // come from KUBEBUILDER_ASSETS when it is set, else from the cache that
 // hack/envtest.sh fills.
+//
+// # PostgreSQL
+//
+// Debian's postgresql (hack/install-postgres.sh), binaries from
+// $HUBKIT_PG_BINDIR or the newest /usr/lib/postgresql/*/bin: one server per
+// test package started by [MainWithPostgres], a fresh database per test, or
+// a server of the test's own with [StartPostgres] for tests that stop and
+// restart it. As root, the server runs as the package's postgres user.
 package testenv

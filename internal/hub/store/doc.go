@@ -2,8 +2,8 @@
 // groups, servers with their spawner state, API tokens, the OAuth 2
 // provider's clients and codes, and last-activity times. The hub is its
 // only user; implementations are store/sqlite (embedded, the default) and,
-// for more than one hub replica, PostgreSQL (issue 10). Both pass the
-// conformance suite in store/storetest.
+// for more than one hub replica, store/postgres. Both pass the conformance
+// suite in store/storetest.
 //
 // # The interface
 //

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite for store.Store. Every
 // implementation runs it from its own tests — the embedded SQLite store
-// now, the PostgreSQL store of the high-availability issue later:
+// and the PostgreSQL store:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, storetest.Harness{
