@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,7 @@ import (
 	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/hub/proxy"
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/postgres"
 	"github.com/hubkit/hubkit/internal/hub/store/sqlite"
 	"github.com/hubkit/hubkit/internal/hubconfig"
 	"github.com/hubkit/hubkit/secrets/vault"
@@ -103,6 +105,7 @@ func serve(ctx context.Context, cfg *hubconfig.Config, getenv func(string) strin
 		ManageGroups: cfg.Auth.ManageGroups,
 		Logger:       log.With("component", "hub"),
 	}
+	hcfg.ReplicaID, hcfg.ClaimTTL = replica(cfg)
 	if hcfg.HubAPIURL == "" {
 		hcfg.HubAPIURL = local + cfg.BaseURL + "hub/api"
 		if apiLn != nil {
@@ -204,9 +207,35 @@ func openStore(ctx context.Context, cfg *hubconfig.Config) (closingStore, error)
 			}
 		}
 		return sqlite.Open(ctx, cfg.Store.Path, sqlite.Options{})
+	case hubconfig.DriverPostgres:
+		if cfg.Store.Password != "" && os.Getenv("PGPASSWORD") == "" {
+			// z2jh's hub.db.password reaches PostgreSQL as PGPASSWORD.
+			_ = os.Setenv("PGPASSWORD", cfg.Store.Password)
+		}
+		return postgres.Open(ctx, cfg.Store.URL, postgres.Options{})
 	default:
-		return nil, fmt.Errorf("%w: store driver %q is not available in this version of the example hub; use sqlite (one replica)", errUsage, cfg.Store.Driver)
+		return nil, fmt.Errorf("%w: unknown store driver %q", errUsage, cfg.Store.Driver)
 	}
+}
+
+// replica is this process's identity among the hub's replicas: with
+// PostgreSQL, its host name (the pod's name) and claims that expire, so
+// that another replica takes over what a dead one was doing; with SQLite,
+// the one replica, whose claims never expire.
+func replica(cfg *hubconfig.Config) (id string, ttl time.Duration) {
+	id, ttl = cfg.Replica.ID, cfg.Replica.ClaimTTL
+	if cfg.Store.Driver != hubconfig.DriverPostgres {
+		return cmp.Or(id, "hubkit"), ttl
+	}
+	if id == "" {
+		host, _ := os.Hostname()
+		suffix, _ := store.NewSecret(nil)
+		id = cmp.Or(host, "hubkit") + "-" + suffix[:6]
+	}
+	if ttl <= 0 {
+		ttl = 30 * time.Second
+	}
+	return id, ttl
 }
 
 // cryptKeys reads the keys that seal sessions. The embedded default (the

@@ -1,6 +1,8 @@
 package hubconfig
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 
@@ -90,6 +92,10 @@ type Config struct {
 
 	// Store is where the hub keeps its state: hub.db and hubkit.store.
 	Store Store
+
+	// Replica identifies this hub process among several sharing one
+	// PostgreSQL store: hubkit.replica.
+	Replica Replica
 
 	// Vault enables per-user Vault tokens for servers: hubkit.vault. Nil
 	// means no Vault.
@@ -279,6 +285,20 @@ type Store struct {
 	// Password is hub.db.password, which z2jh hands to PostgreSQL as
 	// PGPASSWORD rather than in the URL.
 	Password string
+}
+
+// Replica identifies a hub replica: hubkit.replica. Only a hub on the
+// PostgreSQL store may run as several replicas.
+type Replica struct {
+	// ID names this process in claims on servers and in leases: id.
+	// Default: the host name (a pod's name in Kubernetes) with the store
+	// on PostgreSQL, "hubkit" with SQLite. Every replica needs its own.
+	ID string
+	// ClaimTTL is how long a replica's claim on a server (a start or stop
+	// in progress) and its lease on periodic work (the culler) last
+	// without renewal before another replica takes over: claimTTL.
+	// Default 30 s with PostgreSQL; with SQLite claims never expire.
+	ClaimTTL time.Duration
 }
 
 // Vault configures per-user Vault access (package secrets/vault):

@@ -45,6 +45,7 @@
 //	hubkit:
 //	  listen: ":8000"                     # Config.Listen (default 127.0.0.1:8000)
 //	  apiListen: ":8081"                  # Config.APIListen: also serve here, for servers' API calls
+//	  replica: {id: hub-0, claimTTL: 30}  # Config.Replica (several replicas on PostgreSQL)
 //	  publicURL: https://hub.example.com  # Config.PublicURL
 //	  hubAPIURL: http://hub.jhub.svc:8000/hub/api  # Config.HubAPIURL
 //	  spawner: kube                       # Config.Spawner: local (default) or kube

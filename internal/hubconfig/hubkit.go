@@ -107,6 +107,16 @@ func (l *loader) readHubkit() {
 		},
 		"vault": func(p string, v *node) { l.readVault(p, v) },
 		"spark": func(p string, v *node) { l.readSpark(p, v) },
+		"replica": func(p string, v *node) {
+			l.fields(p, v, map[string]func(string, *node){
+				"id": l.setStr(&c.Replica.ID),
+				"claimTTL": func(p string, v *node) {
+					if d, ok := l.duration(p, v); ok {
+						c.Replica.ClaimTTL = d
+					}
+				},
+			})
+		},
 	})
 }
 
