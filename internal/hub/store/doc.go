@@ -1,6 +1,7 @@
 // Package store is the hub's state behind one interface: users and their
 // groups, servers with their spawner state, API tokens, the OAuth 2
-// provider's clients and codes, and last-activity times. The hub is its
+// provider's clients and codes, last-activity times, and what hub replicas
+// share to work as one (leases, values with an expiry). The hub is its
 // only user; implementations are store/sqlite (embedded, the default) and,
 // for more than one hub replica, store/postgres. Both pass the conformance
 // suite in store/storetest.
@@ -8,9 +9,10 @@
 // # The interface
 //
 // Store is the union of small interfaces — Users, AuthStates, Groups,
-// Servers, Tokens, OAuth, ActivityWriter, Purger — so that a hub component
-// can depend on the part it uses (the OAuth handlers on OAuth and Tokens,
-// the activity batcher on ActivityWriter alone). The contract written on
+// Servers, Tokens, OAuth, ActivityWriter, Purger, Leases, Values — so that
+// a hub component can depend on the part it uses (the OAuth handlers on
+// OAuth and Tokens, the activity batcher on ActivityWriter alone, the
+// culler on Leases). The contract written on
 // Store holds for every method: blocking, safe for concurrent use by many
 // goroutines and many processes over one database, one transaction per
 // call, validation before I/O, sentinel errors (ErrNotFound, ErrConflict,
@@ -50,22 +52,29 @@
 // per user, server and token in one transaction every second, or sooner
 // when many are pending, and once more when it stops.
 //
-// # High availability: leases (not yet)
+// # High availability: leases and shared values
 //
-// Periodic loops (the culler, PurgeExpired, token renewal) must run on one
-// replica at a time. That is a lease, a separate concern from the state
-// kept here, and a separate optional capability when it comes:
+// Periodic loops (the idle culler, PurgeExpired) must run on one replica
+// at a time. Leases elects it: each replica calls AcquireLease with its
+// own ID every few seconds, with a ttl several times that period; the one
+// that gets Held does the work, renewing as it goes, and calls
+// ReleaseLease when it stops so that another takes over at once. A replica
+// that dies stops renewing, and another takes the lease when it expires by
+// the store's clock. Of replicas racing for a free or expired lease,
+// exactly one wins, as with claims; the others learn who holds it and
+// until when. A lease is advisory: it does not fence the holder's writes
+// (claims do that for servers), so work done under it must be harmless if,
+// rarely, two replicas do it at once, as PurgeExpired is.
 //
-//	// Leaser grants named leases; a backend that can implements it
-//	// (PostgreSQL: an advisory lock or a leases table; the Kubernetes
-//	// API's Lease objects in cluster mode).
-//	type Leaser interface {
-//		// Acquire blocks until this owner holds the lease name, renews
-//		// it until ctx ends or it is lost, and returns a context that
-//		// ends when it is lost.
-//		Acquire(ctx context.Context, name, owner string, ttl time.Duration) (context.Context, error)
-//	}
+// Values is a small key/value space with expiry that every replica sees:
+// the sealed auth state of a login session, so that a request may land on
+// any replica, and UseOnce, which marks a key (an OAuth state) as used and
+// says whether it was the first use, exactly once across replicas, to
+// refuse a replayed callback. Values are at most MaxValueSize bytes; keys
+// may hold secrets, so errors never quote them. PurgeExpired deletes what
+// has expired.
 //
-// Single-replica SQLite hubs need none. Claims above already carry what a
-// replica needs to adopt another's spawn (owner and expiry).
+// Single-replica SQLite hubs use the same calls: their leases are won at
+// once and their values live in the same file. Claims above already carry
+// what a replica needs to adopt another's spawn (owner and expiry).
 package store

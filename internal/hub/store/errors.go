@@ -11,8 +11,9 @@ import (
 // wrap these. Backends translate their own errors (sql.ErrNoRows, unique
 // violations, busy databases) into these at their boundary.
 var (
-	// ErrNotFound: the user, group, server, token, client or code does not
-	// exist (or, for a lookup by secret, no token has that secret).
+	// ErrNotFound: the user, group, server, token, client, code or value
+	// does not exist (or, for a lookup by secret, no token has that
+	// secret; for a value, it has expired).
 	ErrNotFound = errors.New("store: not found")
 
 	// ErrConflict: the write contradicts the stored state: the name is

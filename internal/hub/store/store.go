@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"time"
 )
 
 // Store is the hub's state: users, groups, servers, API tokens, OAuth
-// clients and codes, and last-activity times. It is the union of the small
-// interfaces below, each of which a hub component can depend on alone.
+// clients and codes, and last-activity times; and what hub replicas share
+// to work as one: leases that elect one of them for periodic work, and
+// values with an expiry (sealed login state, single-use OAuth states). It
+// is the union of the small interfaces below, each of which a hub
+// component can depend on alone.
 //
 // Contract for every method of every part:
 //   - It blocks until the backend has answered or ctx ends; a write that
@@ -24,8 +28,8 @@ import (
 //     and values passed in are not retained.
 //   - Times follow the rule written on User (UTC, microseconds, zero is
 //     never).
-//   - Names compare and sort bytewise (Go string order; COLLATE "C" in
-//     PostgreSQL), case-sensitively.
+//   - Names, lease names and value keys compare and sort bytewise (Go
+//     string order; COLLATE "C" in PostgreSQL), case-sensitively.
 type Store interface {
 	Users
 	AuthStates
@@ -35,6 +39,8 @@ type Store interface {
 	OAuth
 	ActivityWriter
 	Purger
+	Leases
+	Values
 
 	// Ping checks that the backend answers, for readiness probes.
 	Ping(ctx context.Context) error
@@ -231,8 +237,67 @@ func (f ActivityWriterFunc) RecordActivity(ctx context.Context, acts []Activity)
 // replica at a time when there are several, though running it on two is
 // harmless).
 type Purger interface {
-	// PurgeExpired deletes tokens and authorization codes whose expiry
-	// is not after the store's clock and returns how many it deleted.
+	// PurgeExpired deletes tokens, authorization codes, values and
+	// used-once keys (see Values) whose expiry is not after the store's
+	// clock, and returns how many it deleted. Leases are left alone: there
+	// is one per name, and an expired one is taken over in place.
 	// Idempotent.
 	PurgeExpired(ctx context.Context) (int, error)
+}
+
+// Leases elects one hub replica for periodic work (the idle culler,
+// PurgeExpired): a named lease is held by one owner (a replica's ID) until
+// it expires by the store's clock. The holder renews it well before then,
+// and works only while it holds it; another replica takes it over when the
+// holder stopped renewing (it died, or lost the database).
+type Leases interface {
+	// AcquireLease takes or renews the lease name for owner until the
+	// store's clock plus ttl (truncated to the microsecond). It succeeds
+	// when nobody holds the lease, when owner holds it (a renewal), or
+	// when the holder's lease has expired (its Expires is not after the
+	// store's clock). It returns the lease afterwards: Held says whether
+	// owner holds it, Holder and Expires who does (owner or the other one)
+	// and until when. Losing is not an error. Of concurrent calls for a
+	// lease nobody holds, from any number of replicas, exactly one gets
+	// Held. ErrInvalid for a name or owner that fails ValidateKey, or a
+	// ttl that is not positive.
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
+
+	// ReleaseLease gives the lease up if owner holds it (expired or not),
+	// so that another replica may take it at once; a replica calls it
+	// when it stops. Releasing a lease that owner does not hold (nobody
+	// does, or another owner) changes nothing and is not an error.
+	// Idempotent.
+	ReleaseLease(ctx context.Context, name, owner string) error
+}
+
+// Values is a small key/value space with expiry shared by every replica:
+// the sealed auth state of login sessions, single-use OAuth states. A
+// value is at most MaxValueSize bytes; keys pass ValidateKey.
+//
+// Keys marked with UseOnce are apart from those of PutValue: a key may
+// hold a value and be marked used, and DeleteValue does not unmark it.
+type Values interface {
+	// PutValue stores a copy of value under key until expires (zero:
+	// never), replacing what was there. An expiry that is not after the
+	// store's clock stores a value that is already gone. ErrInvalid for a
+	// key that fails ValidateKey or a value longer than MaxValueSize.
+	PutValue(ctx context.Context, key string, value []byte, expires time.Time) error
+
+	// GetValue returns the value stored under key (non-nil, empty for an
+	// empty value), or ErrNotFound when there is none or it has expired
+	// by the store's clock.
+	GetValue(ctx context.Context, key string) ([]byte, error)
+
+	// DeleteValue removes the value under key. Idempotent: deleting a
+	// key that has no value is not an error.
+	DeleteValue(ctx context.Context, key string) error
+
+	// UseOnce marks key as used until expires (zero: for ever) and
+	// reports true, when it is not marked already; it reports false,
+	// changing nothing, on every later call until the mark expires by
+	// the store's clock (after that the key may be used again). Of
+	// concurrent calls with one key, from any number of replicas, exactly
+	// one gets true.
+	UseOnce(ctx context.Context, key string, expires time.Time) (bool, error)
 }

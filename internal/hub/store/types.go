@@ -369,3 +369,17 @@ type ActivityKey struct {
 func (a Activity) Key() ActivityKey {
 	return ActivityKey{Kind: a.Kind, User: a.User, Server: a.Server, TokenID: a.TokenID}
 }
+
+// Lease is the state of a lease after Leases.AcquireLease.
+type Lease struct {
+	// Name is the lease's name.
+	Name string
+	// Holder is the owner that holds the lease: the caller when Held,
+	// another replica otherwise.
+	Holder string
+	// Expires is when the holder's lease ends, by the store's clock,
+	// unless it is renewed.
+	Expires time.Time
+	// Held reports whether the caller holds the lease.
+	Held bool
+}

@@ -13,6 +13,9 @@ import (
 // name, in bytes (JupyterHub's 255-character columns).
 const MaxNameLength = 255
 
+// MaxValueSize is the longest value Values.PutValue stores, in bytes.
+const MaxValueSize = 64 << 10
+
 // The validators below are what every backend calls before any I/O, so
 // that all of them reject the same input with ErrInvalid.
 
@@ -187,6 +190,59 @@ func ValidateActivity(a Activity) error {
 		return nil
 	}
 	return Invalid("unknown activity kind %d", a.Kind)
+}
+
+// ValidateKey checks a lease name, a lease owner or a value key (kind
+// says which, for the message: "lease name", "value key") by the rules of
+// ValidateName: non-empty, valid UTF-8, at most MaxNameLength bytes, no
+// control characters. Its errors do not quote the key, which may hold a
+// secret (a session ID, an OAuth state).
+func ValidateKey(kind, key string) error {
+	switch {
+	case key == "":
+		return Invalid("empty %s", kind)
+	case len(key) > MaxNameLength:
+		return Invalid("%s is %d bytes long, more than %d", kind, len(key), MaxNameLength)
+	case !utf8.ValidString(key):
+		return Invalid("%s is not valid UTF-8", kind)
+	}
+	if i := strings.IndexFunc(key, unicode.IsControl); i >= 0 {
+		return Invalid("%s contains a control character at byte %d", kind, i)
+	}
+	return nil
+}
+
+// ValidateLease checks the arguments of Leases.AcquireLease: a name and an
+// owner that pass ValidateKey, and a positive ttl.
+func ValidateLease(name, owner string, ttl time.Duration) error {
+	if err := ValidateLeaseOwner(name, owner); err != nil {
+		return err
+	}
+	if ttl <= 0 {
+		return Invalid("lease ttl %v is not positive", ttl)
+	}
+	return nil
+}
+
+// ValidateLeaseOwner checks the arguments of Leases.ReleaseLease: a name
+// and an owner that pass ValidateKey.
+func ValidateLeaseOwner(name, owner string) error {
+	if err := ValidateKey("lease name", name); err != nil {
+		return err
+	}
+	return ValidateKey("lease owner", owner)
+}
+
+// ValidateValue checks the arguments of Values.PutValue: a key that passes
+// ValidateKey and a value of at most MaxValueSize bytes.
+func ValidateValue(key string, value []byte) error {
+	if err := ValidateKey("value key", key); err != nil {
+		return err
+	}
+	if len(value) > MaxValueSize {
+		return Invalid("value is %d bytes long, more than %d", len(value), MaxValueSize)
+	}
+	return nil
 }
 
 // SortedUnique returns a sorted copy of names without duplicates; nil for

@@ -51,6 +51,23 @@ func TestValidate(t *testing.T) {
 		{"code challenge no method", store.ValidateOAuthCode(store.OAuthCode{ClientID: "c", User: "a", Expires: exp, CodeChallenge: "x"}), false},
 		{"code method no challenge", store.ValidateOAuthCode(store.OAuthCode{ClientID: "c", User: "a", Expires: exp, CodeChallengeMethod: "S256"}), false},
 		{"code no expiry", store.ValidateOAuthCode(store.OAuthCode{ClientID: "c", User: "a"}), false},
+		{"key", store.ValidateKey("value key", "session:Zoë/1"), true},
+		{"key max", store.ValidateKey("value key", long[1:]), true},
+		{"key empty", store.ValidateKey("value key", ""), false},
+		{"key long", store.ValidateKey("value key", long), false},
+		{"key bad UTF-8", store.ValidateKey("value key", "\xff"), false},
+		{"key NUL", store.ValidateKey("value key", "a\x00b"), false},
+		{"lease", store.ValidateLease("culler", "hub-0", time.Second), true},
+		{"lease ttl zero", store.ValidateLease("culler", "hub-0", 0), false},
+		{"lease ttl negative", store.ValidateLease("culler", "hub-0", -time.Second), false},
+		{"lease no name", store.ValidateLease("", "hub-0", time.Second), false},
+		{"lease no owner", store.ValidateLease("culler", "", time.Second), false},
+		{"lease release", store.ValidateLeaseOwner("culler", "hub-0"), true},
+		{"lease release no owner", store.ValidateLeaseOwner("culler", ""), false},
+		{"value", store.ValidateValue("k", make([]byte, store.MaxValueSize)), true},
+		{"value empty", store.ValidateValue("k", nil), true},
+		{"value too long", store.ValidateValue("k", make([]byte, store.MaxValueSize+1)), false},
+		{"value no key", store.ValidateValue("", []byte("v")), false},
 	}
 	for _, tc := range tests {
 		if (tc.err == nil) != tc.ok || (tc.err != nil && !errors.Is(tc.err, store.ErrInvalid)) {

@@ -42,8 +42,11 @@
 // so that listing users never reads tokens), groups, user_groups, servers
 // (one row per user and server name, with the claim columns and a partial
 // covering index of active servers, which start-up and the state filters
-// read), oauth_clients, oauth_codes and api_tokens. Names — of users,
-// groups, servers, services and OAuth clients — are text COLLATE "C": they
+// read), oauth_clients, oauth_codes and api_tokens, and for what replicas
+// share, leases (one row per lease name: holder and expiry), kv_values
+// (store.Values' values, bytea) and used_keys (the keys UseOnce marked).
+// Names — of users, groups, servers, services, OAuth clients and leases,
+// and lease holders and value keys — are text COLLATE "C": they
 // compare and sort bytewise, like Go strings and SQLite, whatever the
 // database's default collation (often a linguistic one, such as
 // en_US.UTF-8, that would sort "Zed" after "aaron" and page differently
@@ -69,7 +72,13 @@
 // it, one inserts; the others wait for its commit, find its row, lock it
 // and lose to its claim like any other — never with a raw unique
 // violation. ConsumeOAuthCode is one DELETE … RETURNING, so a code is
-// given out once however many calls race for it. RecordActivity applies a
+// given out once however many calls race for it. AcquireLease is one
+// INSERT … ON CONFLICT DO UPDATE … WHERE (the holder is the caller, or has
+// expired) RETURNING: of replicas racing for a free lease one inserts its
+// row, and the others wait for that commit, lock the row, find it held and
+// change nothing; a loser then reads the holder under that lock, in the
+// same transaction. UseOnce is the same upsert on used_keys (WHERE the
+// mark has expired), and reports whether it changed a row. RecordActivity applies a
 // whole batch in one transaction of at most three statements (users,
 // servers, tokens) sent in one round trip, each locking its rows in ID
 // order before updating them, so that two replicas flushing overlapping
@@ -99,10 +108,10 @@
 //
 // # Clocks
 //
-// Claim, token and code expiry are decided by the replica's clock
-// (Options.Now), not the database's, as in the SQLite store and so that
-// tests can set it. Keep the replicas' clocks in sync (NTP); a claim's
-// expiry should exceed the clock skew by far.
+// Claim, token, code, lease and value expiry are decided by the replica's
+// clock (Options.Now), not the database's, as in the SQLite store and so
+// that tests can set it. Keep the replicas' clocks in sync (NTP); a
+// claim's expiry and a lease's ttl should exceed the clock skew by far.
 //
 // # Speed
 //

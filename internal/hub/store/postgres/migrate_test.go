@@ -178,12 +178,13 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-// TestNamesAreCollateC: every column holding a name compares bytewise.
+// TestNamesAreCollateC: every column holding a name, a lease's holder or
+// a value's key compares bytewise.
 func TestNamesAreCollateC(t *testing.T) {
 	s := openT(t, newDB(t), postgres.Options{})
 	rows, err := s.Pool().Query(t.Context(), `SELECT table_name || '.' || column_name, coalesce(collation_name, '')
 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name <> 'schema_migrations' AND data_type = 'text'
-AND (column_name IN ('name', 'service', 'client_id') OR (table_name = 'oauth_clients' AND column_name = 'id'))
+AND (column_name IN ('name', 'service', 'client_id', 'holder', 'key') OR (table_name = 'oauth_clients' AND column_name = 'id'))
 ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ ORDER BY 1`)
 			t.Errorf("%s has collation %q, want C", col, collation)
 		}
 	}
-	if n != 8 {
-		t.Errorf("found %d name columns, want 8", n)
+	if n != 12 {
+		t.Errorf("found %d name columns, want 12", n)
 	}
 }

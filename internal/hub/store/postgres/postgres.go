@@ -27,9 +27,10 @@ var _ store.Store = (*Store)(nil)
 // (host, user, password, database, TLS, pool size, search_path) come from
 // the URL given to Open.
 type Options struct {
-	// Now is the store's clock: Created times, claim expiry, token and
-	// code expiry. Replicas compare claim expiry with their own clocks,
-	// so keep the hosts' clocks in sync (NTP). Default: time.Now.
+	// Now is the store's clock: Created times, claim, token, code, lease
+	// and value expiry. Replicas compare claim and lease expiry with
+	// their own clocks, so keep the hosts' clocks in sync (NTP). Default:
+	// time.Now.
 	Now func() time.Time
 
 	// MaxConns caps the connection pool, overriding the URL's

@@ -418,6 +418,8 @@ func (s *Store) PurgeExpired(ctx context.Context) (int, error) {
 		for _, stmt := range []string{
 			`DELETE FROM api_tokens WHERE expires IS NOT NULL AND expires <= $1`,
 			`DELETE FROM oauth_codes WHERE expires <= $1`,
+			`DELETE FROM kv_values WHERE expires IS NOT NULL AND expires <= $1`,
+			`DELETE FROM used_keys WHERE expires IS NOT NULL AND expires <= $1`,
 		} {
 			tag, err := q.Exec(ctx, stmt, now)
 			if err != nil {

@@ -50,8 +50,18 @@
 // tokens), groups, user_groups, servers (one row per user and server name,
 // with the claim columns and a partial covering index of active servers
 // that start-up and the state filters read), oauth_clients, oauth_codes
-// and api_tokens (SHA-256 hashes, a prefix index, AUTOINCREMENT IDs).
+// and api_tokens (SHA-256 hashes, a prefix index, AUTOINCREMENT IDs), and
+// for hub replicas leases (one row per lease name: holder and expiry),
+// kv_values (store.Values' values) and used_keys (the keys UseOnce
+// marked), the last two with an index of their expiry for PurgeExpired.
 // Times are INTEGER microseconds since the epoch, NULL for never.
+//
+// AcquireLease and UseOnce are conditional upserts (INSERT … ON CONFLICT
+// DO UPDATE … WHERE the lease is the caller's or has expired, or the mark
+// has expired) in a write transaction: as every write goes through the
+// one writer connection, and SQLite's file lock orders the writes of
+// other processes, of concurrent calls exactly one takes a free lease or
+// uses a key first.
 //
 // # Start-up at scale
 //

@@ -73,3 +73,46 @@ func ExampleOpen() {
 	// inactive: bob of 2
 	// re-adopt: alice http://127.0.0.1:51234 claim-alice
 }
+
+// Two hub processes on one file elect one of them to run the culler, and
+// share single-use OAuth states.
+func ExampleStore_AcquireLease() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "hub")
+	defer os.RemoveAll(dir)
+	now := time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	path := filepath.Join(dir, "hub.sqlite")
+
+	a, err := sqlite.Open(ctx, path, sqlite.Options{Now: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path, sqlite.Options{Now: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+
+	// Each replica tries every few seconds; one holds the lease.
+	la, _ := a.AcquireLease(ctx, "culler", "hub-a", 30*time.Second)
+	lb, _ := b.AcquireLease(ctx, "culler", "hub-b", 30*time.Second)
+	fmt.Println("hub-a holds:", la.Held)
+	fmt.Println("hub-b holds:", lb.Held, "- held by", lb.Holder, "until", lb.Expires.Format(time.TimeOnly))
+
+	// hub-a stops renewing (it died); after the expiry hub-b takes over.
+	now = now.Add(30 * time.Second)
+	lb, _ = b.AcquireLease(ctx, "culler", "hub-b", 30*time.Second)
+	fmt.Println("hub-b holds:", lb.Held)
+
+	// A replayed OAuth callback reaches the other replica: refused.
+	first, _ := a.UseOnce(ctx, "oauth-state:3f9c", now.Add(10*time.Minute))
+	again, _ := b.UseOnce(ctx, "oauth-state:3f9c", now.Add(10*time.Minute))
+	fmt.Println("state used:", first, again)
+	// Output:
+	// hub-a holds: true
+	// hub-b holds: false - held by hub-a until 10:00:30
+	// hub-b holds: true
+	// state used: true false
+}

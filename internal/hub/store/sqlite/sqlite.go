@@ -21,8 +21,8 @@ var _ store.Store = (*Store)(nil)
 
 // Options configures a Store. The zero value works.
 type Options struct {
-	// Now is the store's clock: Created times, claim expiry, token and
-	// code expiry. Default: time.Now.
+	// Now is the store's clock: Created times, claim, token, code, lease
+	// and value expiry. Default: time.Now.
 	Now func() time.Time
 
 	// ReadConns is the number of read connections. Reads never wait for
@@ -129,6 +129,10 @@ func open(ctx context.Context, path string, opts Options, version int) (*Store, 
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, opts: opts, path: path}
+	if err := s.connectWriter(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
 	if err := s.migrate(ctx, version); err != nil {
 		w.Close()
 		return nil, err
@@ -150,6 +154,34 @@ func open(ctx context.Context, path string, opts Options, version int) (*Store, 
 		return nil, err
 	}
 	return s, nil
+}
+
+// connectWriter opens the writer's connection. Setting its pragmas
+// (journal_mode(WAL) above all) can fail with SQLITE_BUSY at once, without
+// waiting for the busy timeout, while another process is creating the same
+// file or turning it into a WAL database; so it tries again, for up to
+// Options.BusyTimeout.
+func (s *Store) connectWriter(ctx context.Context) error {
+	deadline := time.Now().Add(s.opts.BusyTimeout)
+	for {
+		c, err := s.w.Conn(ctx)
+		if err == nil {
+			return c.Close() // back to the pool, which keeps it
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return s.wrap(err, "connect")
+		}
+		select {
+		case <-ctx.Done():
+			return s.wrap(ctx.Err(), "connect")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 func hasScheme(path string) bool {

@@ -417,6 +417,8 @@ func (s *Store) PurgeExpired(ctx context.Context) (int, error) {
 		for _, q := range []string{
 			`DELETE FROM api_tokens WHERE expires IS NOT NULL AND expires <= ?`,
 			`DELETE FROM oauth_codes WHERE expires <= ?`,
+			`DELETE FROM kv_values WHERE expires IS NOT NULL AND expires <= ?`,
+			`DELETE FROM used_keys WHERE expires IS NOT NULL AND expires <= ?`,
 		} {
 			res, err := tx.ExecContext(ctx, q, now)
 			if err != nil {

@@ -26,14 +26,19 @@
 // owner locked out, spawner state such as the PVC name surviving stops);
 // tokens (hash and prefix only, lookup, expiry, purge, owners, cascades);
 // OAuth clients and single-use codes; activity that never moves backwards
-// and the ActivityBatcher over the real store; time precision (UTC,
+// and the ActivityBatcher over the real store; leases (taken, refused,
+// renewed, taken over exactly at expiry, released, names bytewise) and
+// shared values (put, get, copies, expiry, delete, the size limit,
+// UseOnce, purging with the tokens and codes); time precision (UTC,
 // microseconds); ErrInvalid before any I/O; a cancelled context.
 //
 // # Concurrency and replicas
 //
 // The concurrency tests race eight goroutines for one server (spawn, then
-// stop, ten rounds; then a takeover of an expired claim) and for one
-// authorization code, and require exactly one winner each time. With
+// stop, ten rounds; then a takeover of an expired claim), for one
+// authorization code, for one lease (free, released or expired, ten
+// rounds) and for the first use of one key (UseOnce), and require exactly
+// one winner each time. With
 // Harness.Replica set, half of the goroutines use a second store over the
 // same database, as a second hub replica would; this is what makes
 // exactly-once spawning a property of the database, not of one process's

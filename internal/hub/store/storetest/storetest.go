@@ -43,6 +43,8 @@ func Run(t *testing.T, h Harness) {
 		{"OAuth", oauthTests},
 		{"Activity", activityTests},
 		{"Concurrency", concurrencyTests},
+		{"Leases", leaseTests},
+		{"Values", valueTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
