@@ -82,7 +82,7 @@ func serve(ctx context.Context, cfg *hubconfig.Config, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	auth, err := buildAuthenticator(cfg, keys, local, getenv, log)
+	auth, err := buildAuthenticator(cfg, keys, local, db, getenv, log)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func serve(ctx context.Context, cfg *hubconfig.Config, getenv func(string) strin
 		go func() { errc <- h.Proxy().Serve(hubCtx, apiLn, proxy.ServeOptions{}) }()
 	}
 	if cfg.Cull.Enabled {
-		bg.Go(func() { runCuller(bctx, h, cfg, local+cfg.BaseURL+"hub/api", cullToken, log) })
+		bg.Go(func() { runCuller(bctx, h, db, hcfg.ReplicaID, cfg, local+cfg.BaseURL+"hub/api", cullToken, log) })
 	}
 	var first error
 	select {
@@ -339,7 +339,7 @@ func restConfig() (*rest.Config, error) {
 	return rc, nil
 }
 
-func buildAuthenticator(cfg *hubconfig.Config, keys *authenticator.Keyring, local string, getenv func(string) string, log *slog.Logger) (authenticator.Authenticator, error) {
+func buildAuthenticator(cfg *hubconfig.Config, keys *authenticator.Keyring, local string, db store.Store, getenv func(string) string, log *slog.Logger) (authenticator.Authenticator, error) {
 	callback := cfg.BaseURL + "hub/oauth_callback"
 	switch cfg.Auth.Type {
 	case hubconfig.AuthDev:
@@ -378,6 +378,8 @@ func buildAuthenticator(cfg *hubconfig.Config, keys *authenticator.Keyring, loca
 			o.RedirectURL = strings.TrimSuffix(base, "/") + callback
 		}
 		o.Logger = log.With("component", "oidc")
+		// A login's state is single use across every replica.
+		o.UsedStates = hub.OnceStore(db)
 		return oidc.New(o)
 	case hubconfig.AuthHeader:
 		return header.New(cfg.Auth.Header)
@@ -443,7 +445,7 @@ func wireVault(ctx context.Context, cfg *hubconfig.Config, hcfg *hub.Config, bg 
 
 // runCuller culls idle servers through the hub's own API once the hub is
 // ready, as z2jh runs jupyterhub-idle-culler as a hub service.
-func runCuller(ctx context.Context, h *hub.Hub, cfg *hubconfig.Config, apiURL, token string, log *slog.Logger) {
+func runCuller(ctx context.Context, h *hub.Hub, db store.Leases, replicaID string, cfg *hubconfig.Config, apiURL, token string, log *slog.Logger) {
 	for !h.Ready() {
 		select {
 		case <-ctx.Done():
@@ -463,7 +465,39 @@ func runCuller(ctx context.Context, h *hub.Hub, cfg *hubconfig.Config, apiURL, t
 		log.Error("culler", "err", err)
 		return
 	}
-	if err := c.Run(ctx); err != nil && ctx.Err() == nil {
-		log.Error("culler stopped", "err", err)
+	// One replica culls at a time: the holder of the "culler" lease, which
+	// it renews at every pass; when it dies, another takes the lease over
+	// once it expires.
+	every := c.Options().Every
+	ttl := max(2*every, 30*time.Second)
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = db.ReleaseLease(rctx, "culler", replicaID)
+	}()
+	held := false
+	for {
+		lease, err := db.AcquireLease(ctx, "culler", replicaID, ttl)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				log.Warn("culler lease", "err", err)
+			}
+		case lease.Held:
+			if !held {
+				log.Info("this replica runs the culler", "replica", replicaID)
+			}
+			if _, err := c.Once(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("cull pass", "err", err)
+			}
+		case held:
+			log.Info("the culler moved to another replica", "holder", lease.Holder)
+		}
+		held = err == nil && lease.Held
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
 	}
 }

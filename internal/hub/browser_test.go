@@ -37,12 +37,18 @@ const browserProfiles = `
 // newChrome starts Debian's chromium, headless, for one test.
 func newChrome(t *testing.T) context.Context {
 	bin := testenv.LookPath(t, "chromium", "hack/install-chromium.sh")
+	// Not t.TempDir: chromium's helpers may still write to the profile
+	// while the test's cleanup removes it.
+	profile, err := os.MkdirTemp("", "hubkit-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.NoSandbox, // CI runs as root
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(func(format string, args ...any) {
@@ -51,7 +57,17 @@ func newChrome(t *testing.T) context.Context {
 		}
 	}))
 	ctx, tcancel := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { tcancel(); cancel(); acancel() })
+	t.Cleanup(func() {
+		tcancel()
+		cancel()
+		acancel()
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}

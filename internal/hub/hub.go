@@ -43,10 +43,10 @@ type Config struct {
 	// needs the same keys (JUPYTERHUB_CRYPT_KEY's format). Required.
 	Keys *authenticator.Keyring
 	// SessionStore keeps each session's sealed auth state (the
-	// provider's tokens) between requests. Default: in memory, so that a
-	// restart or another replica needs a new login only when the tokens
-	// must be refreshed. The latest login's auth state is also kept, sealed,
-	// in the Store for each user (JupyterHub's auth_state).
+	// provider's tokens) between requests. Default: the Store's shared
+	// values (SessionStore), so that every replica, and the hub after a
+	// restart, can refresh a session. The latest login's auth state is
+	// also kept, sealed, per user (JupyterHub's auth_state).
 	SessionStore authenticator.StateStore
 
 	// Profiles, when set, is the spawn form (z2jh's profileList).
@@ -109,6 +109,12 @@ type Config struct {
 	// replica may take it over; the owner renews it while it works.
 	// Default 0: claims never expire (one replica).
 	ClaimTTL time.Duration
+	// SyncInterval is how often the hub reads the store's active servers
+	// to follow what other replicas do: routes of servers they started or
+	// stopped, the active-server count, and operations of replicas that
+	// died (see ha.go). Default: 1 s when ClaimTTL is set (several
+	// replicas), else never.
+	SyncInterval time.Duration
 
 	// SessionMaxAge is how long a login lasts. Default 24 h.
 	SessionMaxAge time.Duration
@@ -193,6 +199,8 @@ type Hub struct {
 	ops      map[spawner.Ref]*operation
 	lastErr  map[spawner.Ref]string
 	routes   map[string]spawner.Ref // proxy prefix → server
+	routeSet map[string]time.Time   // proxy prefix → when this replica set it
+	checking map[spawner.Ref]bool   // takeovers in progress (ha.go)
 	spawning atomic.Int64
 	active   atomic.Int64
 
@@ -208,18 +216,20 @@ func New(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h := &Hub{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		now:     cfg.Now,
-		st:      cfg.Store,
-		prefix:  cfg.BaseURL + "hub/",
-		ops:     map[spawner.Ref]*operation{},
-		lastErr: map[spawner.Ref]string{},
-		routes:  map[string]spawner.Ref{},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		st:       cfg.Store,
+		prefix:   cfg.BaseURL + "hub/",
+		ops:      map[spawner.Ref]*operation{},
+		lastErr:  map[spawner.Ref]string{},
+		routes:   map[string]spawner.Ref{},
+		routeSet: map[string]time.Time{},
+		checking: map[spawner.Ref]bool{},
 	}
 	ss := cfg.SessionStore
 	if ss == nil {
-		ss = authenticator.NewMemoryStore(cfg.Now)
+		ss = SessionStore(cfg.Store)
 	}
 	var err error
 	h.sessions, err = authenticator.NewSessions(authenticator.SessionOptions{
@@ -288,6 +298,9 @@ func (c *Config) defaults() error {
 	def(&c.PollInterval, 30*time.Second)
 	def(&c.ActivityInterval, 30*time.Second)
 	def(&c.SessionMaxAge, 24*time.Hour)
+	if c.SyncInterval <= 0 && c.ClaimTTL > 0 {
+		c.SyncInterval = time.Second
+	}
 	if c.ReplicaID == "" {
 		c.ReplicaID = "hubkit"
 	}
@@ -336,6 +349,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	wg.Go(func() { h.every(ctx, h.cfg.PollInterval, h.poll) })
 	wg.Go(func() { h.every(ctx, time.Hour, h.purge) })
 	wg.Go(func() { h.every(ctx, time.Minute, h.countUsers) })
+	if h.cfg.SyncInterval > 0 {
+		wg.Go(func() { h.every(ctx, h.cfg.SyncInterval, h.sync) })
+	}
 	<-ctx.Done()
 	h.collectActivity(context.WithoutCancel(ctx))
 	h.waitOps(10 * time.Second)
