@@ -346,7 +346,8 @@ func TestKilledMidSpawn(t *testing.T) {
 	r.waitFor("the stop", func() bool { return !r.serverReady("alice") })
 	_ = child.Process.Signal(syscall.SIGTERM)
 	_ = child.Wait()
-	state, _ := filepath.Glob(filepath.Join(dir, "servers", "*.json"))
+	// The local spawner's state files (hubkit.local.stateDir/servers).
+	state, _ := filepath.Glob(filepath.Join(dir, "servers", "servers", "*.json"))
 	for _, f := range state {
 		b, _ := os.ReadFile(f)
 		t.Errorf("a server's state file is left: %s %s", f, b)

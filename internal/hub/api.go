@@ -134,7 +134,9 @@ func decodeBody(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, "malformed JSON body: %v", err)
 	}
-	if dec.More() {
+	// Anything after the object, even a stray "]" or "}" (which
+	// dec.More does not report), makes the body malformed.
+	if _, err := dec.Token(); err != io.EOF {
 		return errorf(http.StatusBadRequest, "malformed JSON body: trailing data")
 	}
 	return nil
@@ -771,6 +773,9 @@ func (h *Hub) apiProgress(w http.ResponseWriter, r *http.Request, p *principal) 
 		switch {
 		case ok && s.Ready():
 			send(ready())
+		case ok && s.Pending == store.PhaseSpawn && op == nil:
+			// Another replica is starting it: follow the store.
+			h.remoteProgress(r.Context(), ref, send, ready)
 		default:
 			h.mu.Lock()
 			msg := h.lastErr[ref]
@@ -1100,4 +1105,32 @@ func (h *Hub) health(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, status, body)
+}
+
+// remoteProgress follows a start that another replica runs, from the
+// store: one event now, then ready or failed when the store says so.
+func (h *Hub) remoteProgress(ctx context.Context, ref spawner.Ref, send func(progressEvent), ready func() progressEvent) {
+	send(progressEvent{Progress: 50, Message: "Server is starting"})
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.StartTimeout+time.Minute)
+	defer cancel()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s, err := h.st.GetServer(ctx, ref.User, ref.Server)
+		switch {
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			continue // the store will answer again
+		case err == nil && s.Ready():
+			send(ready())
+			return
+		case err != nil || s.Pending != store.PhaseSpawn:
+			send(progressEvent{Progress: 100, Failed: true, Message: "Spawn failed: the server did not start"})
+			return
+		}
+	}
 }

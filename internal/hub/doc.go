@@ -31,7 +31,11 @@
 // server is ready its route is added and the claim finished. A stop
 // removes the route, stops the server, revokes its token, OAuth client
 // and every token issued through it, and keeps the spawner's state (the
-// volume's name): storage is never deleted by the hub.
+// volume's name): storage is never deleted by the hub. A start that fails
+// leaves nothing running: a server the spawner could not clean up (its
+// backend was away) is stopped by the hub, and every start first stops a
+// server of the same name that the spawner still runs unknown to the
+// hub, rather than let the spawner adopt it with revoked credentials.
 //
 // Limits answer 429 with Retry-After (concurrent starts, active servers)
 // or 400 (named servers per user). The active-server count is per replica.

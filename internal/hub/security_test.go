@@ -509,6 +509,8 @@ func TestSecurityBadBodies(t *testing.T) {
 		{"PATCH", "/users/alice", serviceToken, `{"admn": true}`, 400},
 		{"PATCH", "/users/alice", serviceToken, `{"admin": "yes"}`, 400},
 		{"PATCH", "/users/alice", serviceToken, `{"admin": true} {"admin": false}`, 400},
+		{"PATCH", "/users/alice", serviceToken, `{"admin": true}]`, 400},
+		{"PATCH", "/users/alice", serviceToken, `{"admin": true}}`, 400},
 		{"POST", "/users/bob", serviceToken, `{"admin": true, "extra": 1}`, 400},
 		{"POST", "/users", serviceToken, `{"usernames": "bob"}`, 400},
 		{"POST", "/users", serviceToken, `{"usernames": ["bob"], "admin": true, "x": 1}`, 400},

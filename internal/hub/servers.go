@@ -242,6 +242,18 @@ func (h *Hub) runSpawn(ctx context.Context, op *operation, req spawnRequest, srv
 	defer h.spawning.Add(-1)
 	ref := op.ref
 	url, state, err := h.spawn(ctx, op, req, srv)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		// A spawner cleans up after a failed start, unless its backend
+		// was unreachable then; what it left would run unknown to the
+		// hub, with credentials that are revoked below. (A cancelled
+		// start is followed by a stop.)
+		sctx, scancel := context.WithTimeout(context.Background(), h.cfg.StopTimeout)
+		if serr := h.stopLeftover(sctx, ref); serr != nil {
+			h.log.Error("a failed start may have left its server running; the next start or a restart stops it",
+				"server", refName(ref), "err", serr)
+		}
+		scancel()
+	}
 	fctx, fcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer fcancel()
 	if err == nil {
@@ -372,6 +384,11 @@ func (h *Hub) spawn(ctx context.Context, op *operation, req spawnRequest, srv st
 			}()
 		}
 	}
+	// A server left over from an earlier start would be adopted by the
+	// spawner with that start's credentials, which are revoked: stop it.
+	if err := h.stopLeftover(ctx, ref); err != nil {
+		return "", state, fmt.Errorf("stopping what an earlier start left running: %w", err)
+	}
 	op.events.Emit(spawner.Event{Time: h.now(), Progress: 10, Message: "Starting the server"})
 	s, err := h.cfg.Spawner.Start(ctx, sreq)
 	if err != nil {
@@ -379,6 +396,19 @@ func (h *Hub) spawn(ctx context.Context, op *operation, req spawnRequest, srv st
 	}
 	maps.Copy(state, s.State)
 	return s.URL, state, nil
+}
+
+// stopLeftover stops ref's server if the spawner runs one while the hub
+// does not (it holds ref's claim and no start of ref is running): what a
+// failed start could not clean up. An error from Status is not an error
+// here: the start that follows meets the same backend.
+func (h *Hub) stopLeftover(ctx context.Context, ref spawner.Ref) error {
+	st, err := h.cfg.Spawner.Status(ctx, ref)
+	if err != nil || st.Phase == spawner.PhaseStopped {
+		return nil
+	}
+	h.log.Warn("stopping a server that an earlier start left", "server", refName(ref), "phase", st.Phase)
+	return h.cfg.Spawner.Stop(ctx, ref)
 }
 
 // renewClaim renews the claim on ref every third of ClaimTTL until ctx
@@ -444,6 +474,7 @@ func (h *Hub) setRoute(ref spawner.Ref, target string) {
 	}
 	h.mu.Lock()
 	h.routes[prefix] = ref
+	h.routeSet[prefix] = h.now()
 	h.mu.Unlock()
 	h.metrics.running.Set(float64(h.proxy.Routes().Len()))
 }
@@ -453,6 +484,7 @@ func (h *Hub) deleteRoute(ref spawner.Ref) {
 	h.proxy.Routes().Delete(prefix)
 	h.mu.Lock()
 	delete(h.routes, prefix)
+	delete(h.routeSet, prefix)
 	h.mu.Unlock()
 	h.metrics.running.Set(float64(h.proxy.Routes().Len()))
 }
@@ -620,6 +652,10 @@ func (h *Hub) check(ctx context.Context, s store.Server) {
 		phase = s.Pending
 	case s.Pending != store.PhaseNone && (s.PendingExpires.IsZero() || s.PendingExpires.After(h.now())):
 		return // another replica is working on it
+	case s.Pending == store.PhaseSpawn || s.Pending == store.PhaseStop:
+		// A replica that died during this operation: take it over (its
+		// claim expired) and finish it.
+		phase = s.Pending
 	}
 	if _, err := h.st.ClaimServer(ctx, ref.User, ref.Server, store.Claim{Phase: phase, Owner: h.cfg.ReplicaID, Expires: h.claimExpiry()}); err != nil {
 		h.log.Warn("claiming a server to check it", "server", refName(ref), "err", err)
@@ -694,6 +730,9 @@ func (h *Hub) runAdopt(ctx context.Context, op *operation, s store.Server) {
 	defer op.cancel()
 	defer h.spawning.Add(-1)
 	ref := op.ref
+	if h.cfg.ClaimTTL > 0 {
+		go h.renewClaim(ctx, ref, store.PhaseSpawn)
+	}
 	var err error
 	var url string
 	state := maps.Clone(s.State)

@@ -18,6 +18,12 @@
 // come from KUBEBUILDER_ASSETS when it is set, else from the cache that
 // hack/envtest.sh fills.
 //
+// A test that takes the API server away from a client starts one of its
+// own with [Kube.StartAPIServer], on the package's etcd under an etcd
+// prefix of its own, and kills and restarts it ([APIServer.Kill],
+// [APIServer.Start]) without disturbing the other tests of the package.
+// [APIRecorder] injects API errors and lost answers into one client.
+//
 // # PostgreSQL
 //
 // Debian's postgresql (hack/install-postgres.sh), binaries from

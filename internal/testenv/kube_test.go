@@ -25,3 +25,22 @@ func TestNamespaceIsFreshAndReal(t *testing.T) {
 		t.Fatalf("got %q", got.Name)
 	}
 }
+
+func TestAPIServerRestart(t *testing.T) {
+	k := NeedKube(t, kube)
+	a := k.StartAPIServer(t)
+	ns := a.Namespace(t)
+	if _, err := k.Client.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{}); err == nil {
+		t.Fatalf("the shared API server sees the test server's namespace %s", ns)
+	}
+	a.Kill(t)
+	if _, err := a.Client.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{}); err == nil {
+		t.Fatal("the killed API server still answers")
+	}
+	a.Start(t)
+	// The same client carries on: same address, same certificates, same
+	// objects.
+	if _, err := a.Client.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{}); err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
+}

@@ -20,6 +20,11 @@ type APIRecorder struct {
 	// answered with that HTTP status (and a Kubernetes Status body) instead
 	// of sending the request.
 	Fault func(r *http.Request, call string) int
+	// LoseAnswer, when set, is asked about every request that was sent; a
+	// non-zero status replaces the API server's answer with that status:
+	// the request took effect, the client never learns it (a timeout
+	// after the write was committed).
+	LoseAnswer func(r *http.Request, call string) int
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -107,17 +112,32 @@ func (t *recordingRT) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.a.counts = map[string]int{}
 	}
 	t.a.counts[call]++
-	fault := t.a.Fault
+	fault, lose := t.a.Fault, t.a.LoseAnswer
 	t.a.mu.Unlock()
 	if fault != nil {
 		if code := fault(r, call); code != 0 {
-			body := fmt.Sprintf(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected %d","reason":%q,"code":%d}`,
-				code, reasonFor(code), code)
-			return &http.Response{StatusCode: code, Status: fmt.Sprintf("%d injected", code), Request: r,
-				Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewBufferString(body))}, nil
+			return injected(r, code), nil
 		}
 	}
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	if err != nil || lose == nil {
+		return resp, err
+	}
+	if code := lose(r, call); code != 0 {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return injected(r, code), nil
+	}
+	return resp, nil
+}
+
+// injected is an API server's answer with status code and a Kubernetes
+// Status body.
+func injected(r *http.Request, code int) *http.Response {
+	body := fmt.Sprintf(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected %d","reason":%q,"code":%d}`,
+		code, reasonFor(code), code)
+	return &http.Response{StatusCode: code, Status: fmt.Sprintf("%d injected", code), Request: r,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewBufferString(body))}
 }
 
 func reasonFor(code int) string {
