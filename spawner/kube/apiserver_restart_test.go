@@ -387,10 +387,6 @@ func TestStopRetriesTransientErrors(t *testing.T) {
 // ends with the one pod that was created, its hook run and its token
 // Secret owned by it.
 func TestConflictsAndLostAnswers(t *testing.T) {
-	// Open: retriable does not take a Conflict, and createPod takes the
-	// AlreadyExists that follows a lost answer for another spawner's pod.
-	// RELIABILITY.md ("Open") has the fix; remove this line with it.
-	t.Skip("kube: 409 Conflict and lost create answers are open issues (RELIABILITY.md)")
 	t.Run("conflict", func(t *testing.T) {
 		k, ns := setup(t, nil)
 		rec := &testenv.APIRecorder{Fault: failFirst("POST pods", 2, http.StatusConflict)}

@@ -139,7 +139,7 @@ func retry(ctx context.Context, fn func() error) error {
 }
 
 func retriable(err error) bool {
-	if apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+	if apierrors.IsConflict(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err) {
 		return true
 	}
@@ -242,9 +242,21 @@ func (s *Spawner) ownSecret(ctx context.Context, sec *corev1.Secret, pod *corev1
 
 func (s *Spawner) createPod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
 	var created *corev1.Pod
+	retried := false
 	err := retry(ctx, func() error {
 		var err error
 		created, err = s.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) && retried {
+			// An earlier attempt may have been committed with its answer
+			// lost: a live pod of the same server is this start's own.
+			cur, gerr := s.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+			if ref, ok := refOf(pod); gerr == nil && ok && cur.DeletionTimestamp == nil {
+				if cref, cok := refOf(cur); cok && cref == ref {
+					created, err = cur, nil
+				}
+			}
+		}
+		retried = true
 		return err
 	})
 	if err != nil {
