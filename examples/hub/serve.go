@@ -159,7 +159,9 @@ func serve(ctx context.Context, cfg *hubconfig.Config, getenv func(string) strin
 		go func() { errc <- h.Proxy().Serve(hubCtx, apiLn, proxy.ServeOptions{}) }()
 	}
 	if cfg.Cull.Enabled {
-		bg.Go(func() { runCuller(bctx, h, db, hcfg.ReplicaID, cfg, local+cfg.BaseURL+"hub/api", cullToken, log) })
+		bg.Go(func() {
+			runCuller(bctx, h, db, hcfg.ReplicaID, hcfg.ClaimTTL, cfg, local+cfg.BaseURL+"hub/api", cullToken, log)
+		})
 	}
 	var first error
 	select {
@@ -445,7 +447,7 @@ func wireVault(ctx context.Context, cfg *hubconfig.Config, hcfg *hub.Config, bg 
 
 // runCuller culls idle servers through the hub's own API once the hub is
 // ready, as z2jh runs jupyterhub-idle-culler as a hub service.
-func runCuller(ctx context.Context, h *hub.Hub, db store.Leases, replicaID string, cfg *hubconfig.Config, apiURL, token string, log *slog.Logger) {
+func runCuller(ctx context.Context, h *hub.Hub, db store.Leases, replicaID string, claimTTL time.Duration, cfg *hubconfig.Config, apiURL, token string, log *slog.Logger) {
 	for !h.Ready() {
 		select {
 		case <-ctx.Done():
@@ -469,7 +471,7 @@ func runCuller(ctx context.Context, h *hub.Hub, db store.Leases, replicaID strin
 	// it renews at every pass; when it dies, another takes the lease over
 	// once it expires.
 	every := c.Options().Every
-	ttl := max(2*every, 30*time.Second)
+	ttl := max(2*every, claimTTL, time.Second)
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
