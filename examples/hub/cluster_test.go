@@ -215,3 +215,70 @@ func TestClusterMode(t *testing.T) {
 		return err != nil
 	})
 }
+
+// TestClusterVaultDown: with Vault gone, a start fails with a clear
+// reason, or, with hubkit.vault.optional, starts without the token and
+// says so in its progress.
+func TestClusterVaultDown(t *testing.T) {
+	k := testenv.NeedKube(t, kubeEnv)
+	t.Setenv("KUBECONFIG", writeKubeconfig(t, k.Config))
+	for _, optional := range []bool{false, true} {
+		t.Run(fmt.Sprintf("optional=%v", optional), func(t *testing.T) {
+			ns := k.Namespace(t)
+			kubelet := &testenv.Kubelet{Client: k.Client, Namespace: ns}
+			kubelet.Start(t)
+			v := testenv.StartVault(t)
+			admin, err := vault.NewClient(vault.ClientOptions{Address: v.Addr, Token: v.RootToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			setup, _ := vault.NewProvisioner(admin, vault.ProvisionerOptions{TokenRole: "jupyter-users"})
+			if err := setup.Setup(t.Context(), admin, "hubkit-hub"); err != nil {
+				t.Fatal(err)
+			}
+			sec, err := admin.Auth().Token().CreateWithContext(t.Context(), &api.TokenCreateRequest{Policies: []string{"hubkit-hub"}, TTL: "1h", NoParent: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			tokenFile := filepath.Join(dir, "vault-token")
+			_ = os.WriteFile(tokenFile, []byte(sec.Auth.ClientToken), 0o600)
+			addr := freeAddr(t)
+			values := clusterValues(ns, addr, v.Addr, tokenFile, "jupyter-users", filepath.Join(dir, "hub.sqlite"))
+			if optional {
+				values += "    optional: true\n"
+			}
+			r := startRun(t, values)
+			r.waitHealthy(addr)
+			v.Stop()
+
+			r.api("POST", "/hub/api/users/alice", testServiceToken, nil)
+			code, body := r.api("POST", "/hub/api/users/alice/server", testServiceToken, nil)
+			if !optional {
+				if code != 500 || !strings.Contains(string(body), "credentials") {
+					t.Fatalf("start with Vault down: %d %s, want 500 naming the credentials", code, body)
+				}
+				if _, err := k.Client.CoreV1().Pods(ns).Get(t.Context(), "jupyter-alice", metav1.GetOptions{}); err == nil {
+					t.Fatal("a pod was created although the start failed")
+				}
+				return
+			}
+			if code != 201 && code != 202 {
+				t.Fatalf("optional start with Vault down: %d %s", code, body)
+			}
+			r.waitFor("alice's server", func() bool { return r.serverReady("alice") })
+			pod, err := k.Client.CoreV1().Pods(ns).Get(t.Context(), "jupyter-alice", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range pod.Spec.Containers[0].Env {
+				if e.Name == "NOTEBOOK_VAULT_TOKEN" {
+					t.Fatalf("a Vault token variable although Vault was down: %+v", e)
+				}
+			}
+			if !strings.Contains(r.log.String(), "starting a server without its credentials") {
+				t.Errorf("the hub did not say it started without credentials:\n%s", r.log.String())
+			}
+		})
+	}
+}

@@ -437,6 +437,7 @@ func wireVault(ctx context.Context, cfg *hubconfig.Config, hcfg *hub.Config, bg 
 		maps.Copy(env, g.SecretEnv())
 		return env, nil
 	}
+	hcfg.SecretEnvOptional = vc.Optional
 	hcfg.AfterStop = func(ctx context.Context, ref spawner.Ref) {
 		if err := prov.Release(ctx, ref.User, ref.Server); err != nil {
 			log.Warn("releasing a server's Vault token", "server", ref.User+"/"+ref.Server, "err", err)

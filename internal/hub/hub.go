@@ -72,6 +72,10 @@ type Config struct {
 	// per-user Vault token: secrets/vault's Grant.SecretEnv), called at
 	// every start. An error fails the start. Optional.
 	SecretEnv func(ctx context.Context, user store.User, ref spawner.Ref) (map[string]string, error)
+	// SecretEnvOptional starts a server without its secret variables when
+	// SecretEnv fails (Vault is down), saying so in the progress stream
+	// and the log. Default false: the start fails with the reason.
+	SecretEnvOptional bool
 	// AfterStop is called after a server stopped (revoking the Vault
 	// token the start handed out). Errors are logged. Optional.
 	AfterStop func(ctx context.Context, ref spawner.Ref)

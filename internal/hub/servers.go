@@ -356,7 +356,13 @@ func (h *Hub) spawn(ctx context.Context, op *operation, req spawnRequest, srv st
 	if h.cfg.SecretEnv != nil {
 		op.events.Emit(spawner.Event{Time: h.now(), Progress: 5, Message: "Fetching credentials"})
 		secretEnv, err = h.cfg.SecretEnv(ctx, req.user, ref)
-		if err != nil {
+		switch {
+		case err != nil && h.cfg.SecretEnvOptional:
+			h.log.Warn("starting a server without its credentials", "server", refName(ref), "err", err)
+			op.events.Emit(spawner.Event{Time: h.now(), Progress: 5,
+				Message: "Credentials are unavailable; starting without them (restart the server later to get them)"})
+			secretEnv = nil
+		case err != nil:
 			return "", state, fmt.Errorf("credentials: %w", err)
 		}
 	}

@@ -319,6 +319,10 @@ type Vault struct {
 	// TokenEnv names the environment variable holding the hub's token:
 	// tokenEnv.
 	TokenEnv string
+	// Optional starts servers without their Vault token when Vault
+	// cannot give one (down, the hub's token revoked), saying so in the
+	// start's progress: optional. Default false: such starts fail.
+	Optional bool
 	// Provisioner makes the users' policies and tokens: mount,
 	// pathTemplate, policyTemplate, tokenRole, ttl, maxTTL, revoke,
 	// statePath, and serverAddress (the VAULT_ADDR servers get).

@@ -67,7 +67,8 @@
 //	    address: https://vault.example.com
 //	    kubernetes: {role: jupyterhub, mountPath: kubernetes, tokenPath: ...}  # or tokenFile, or tokenEnv
 //	    serverAddress, namespace, mount, pathTemplate, policyTemplate, tokenRole,
-//	    ttl: 24h, maxTTL: 168h, revoke: spawn, statePath
+//	    ttl: 24h, maxTTL: 168h, revoke: spawn, statePath,
+//	    optional: false                   # true: start without the token when Vault fails
 //	  spark: {}                           # Config.Spark (absent: off): uiPort, driverPort,
 //	                                      # blockManagerPort, clusterDomain, serviceAccountPrefix,
 //	                                      # sharedSecrets, insecureNoExecutorIsolation

@@ -231,6 +231,7 @@ func (l *loader) readVault(path string, n *node) {
 		"serverAddress": l.setStr(&p.Address),
 		"tokenFile":     l.setStr(&v.TokenFile),
 		"tokenEnv":      l.setStr(&v.TokenEnv),
+		"optional":      l.setBool(&v.Optional),
 		"kubernetes": func(path string, n *node) {
 			if !l.mapping(path, n) {
 				return
