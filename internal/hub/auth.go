@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hubkit/hubkit/authenticator"
 	"github.com/hubkit/hubkit/internal/hub/scopes"
@@ -74,8 +76,37 @@ func newServices(list []Service) (map[string]*serviceEntry, error) {
 	return m, nil
 }
 
+// roleScopeCache keeps the expanded role scopes of recently seen users
+// (a Set never changes once made), so that a request does not expand the
+// role tables again. It is cleared when it grows past roleScopeCacheMax.
+var (
+	roleScopeCache    sync.Map // roleKey → scopes.Set
+	roleScopeCacheLen atomic.Int64
+)
+
+const roleScopeCacheMax = 50000
+
+type roleKey struct {
+	name  string
+	admin bool
+}
+
 // userScopes are the scopes a user holds by their roles.
 func userScopes(u store.User) scopes.Set {
+	k := roleKey{u.Name, u.Admin}
+	if v, ok := roleScopeCache.Load(k); ok {
+		return v.(scopes.Set)
+	}
+	set := expandUserScopes(u)
+	if roleScopeCacheLen.Add(1) > roleScopeCacheMax {
+		roleScopeCache.Clear()
+		roleScopeCacheLen.Store(0)
+	}
+	roleScopeCache.Store(k, set)
+	return set
+}
+
+func expandUserScopes(u store.User) scopes.Set {
 	sc, _ := scopes.RoleScopes("user")
 	if u.Admin {
 		a, _ := scopes.RoleScopes("admin")
