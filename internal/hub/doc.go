@@ -48,6 +48,17 @@
 // Servers the spawner runs (spawner.Lister) that the store does not know
 // are stopped. Nothing of a user's is lost across a restart.
 //
+// # Replicas
+//
+// Several hubs may share one store (PostgreSQL): give each its own
+// Config.ReplicaID and a ClaimTTL. Every replica serves the API, the pages
+// and the proxy. Claims in the store make each start and stop happen once;
+// the owner renews its claim while it works, and when a replica dies the
+// others take its unfinished operations over once the claims expire. Each
+// replica's proxy follows the store's running servers (SyncInterval, 1 s),
+// sessions' auth state lives in the store (SessionStore), and periodic
+// work that must run once (the example hub's culler) takes a store lease.
+//
 // # Who may do what
 //
 // Requests act for a principal: a user (by API token or session cookie)
