@@ -10,34 +10,27 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/storebench"
 	"github.com/hubkit/hubkit/internal/hub/store/postgres"
 	"github.com/hubkit/hubkit/internal/testenv"
 )
 
-// The benchmarks run against one database of benchUsers users on the
+// The benchmarks run against one database of storebench.Users users on the
 // package's test server, built once per process with COPY: the same data as
 // the SQLite store's benchmarks (internal/hub/store/sqlite/bench_test.go),
-// whose figures they are compared with in bench/README.md. Every user has a
-// default server (10% running, 1% pending a spawn, the rest stopped, all
-// with spawner state and user options), is in one or two of 20 groups, and
-// has an API token and auth state.
+// whose figures they are compared with in bench/README.md. See storebench
+// for what it holds.
 //
 // The test server runs with fsync and synchronous_commit off (see
 // testenv.Postgres): commits cost a round trip, not a disk flush. That is
 // the right peer for the SQLite figures with UnsafeSyncNormal, not for
 // those with synchronous=FULL.
-const (
-	benchUsers  = 50_000
-	benchPage   = 200 // JupyterHub's default and maximum page size
-	benchGroups = 20
-)
-
 var fixture struct {
-	once    sync.Once
-	url     string
-	secrets []string // one token secret per user
-	build   time.Duration
-	err     error
+	once  sync.Once
+	url   string
+	users []storebench.FixtureUser
+	build time.Duration
+	err   error
 }
 
 // benchDB returns the URL of the shared 50k-user database.
@@ -51,7 +44,7 @@ func benchDB(b *testing.B) string {
 			return
 		}
 		start := time.Now()
-		fixture.secrets, fixture.err = buildFixture(ctx, fixture.url, benchUsers)
+		fixture.users, fixture.err = buildFixture(ctx, fixture.url, storebench.Users)
 		fixture.build = time.Since(start)
 	})
 	if fixture.err != nil {
@@ -60,37 +53,38 @@ func benchDB(b *testing.B) string {
 	return fixture.url
 }
 
-func benchUserName(i int) string { return fmt.Sprintf("user-%05d@example.org", i) }
-
-func buildFixture(ctx context.Context, url string, n int) ([]string, error) {
+func buildFixture(ctx context.Context, url string, n int) ([]storebench.FixtureUser, error) {
+	users, err := storebench.Fixture(n)
+	if err != nil {
+		return nil, err
+	}
 	s, err := postgres.Open(ctx, url, postgres.Options{})
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	secrets := make([]string, n)
 	tx, err := s.Pool().Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := storebench.Epoch
 	copyRows := func(table string, cols []string, rows [][]any) error {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		return err
 	}
 	var groups [][]any
-	for g := range benchGroups {
-		groups = append(groups, []any{fmt.Sprintf("group-%02d", g), now})
+	for g := range storebench.Groups {
+		groups = append(groups, []any{storebench.GroupName(g), now})
 	}
 	if err := copyRows("groups", []string{"name", "created"}, groups); err != nil {
 		return nil, err
 	}
-	users := make([][]any, n)
-	for i := range n {
-		users[i] = []any{benchUserName(i), i%1000 == 0, now, now.Add(time.Duration(i) * time.Second)}
+	userRows := make([][]any, n)
+	for i, u := range users {
+		userRows[i] = []any{u.Name, u.Admin, now, u.Activity}
 	}
-	if err := copyRows("users", []string{"name", "admin", "created", "last_activity"}, users); err != nil {
+	if err := copyRows("users", []string{"name", "admin", "created", "last_activity"}, userRows); err != nil {
 		return nil, err
 	}
 	ids := map[string]int64{}
@@ -104,34 +98,22 @@ func buildFixture(ctx context.Context, url string, n int) ([]string, error) {
 			return nil, err
 		}
 	}
-	authState := make([]byte, 2048) // an OIDC access, refresh and ID token, encrypted
+	authState := make([]byte, storebench.AuthStateSize)
 	var auth, members, servers, tokens [][]any
-	for i := range n {
-		id := ids[benchUserName(i)]
+	for _, u := range users {
+		id := ids[u.Name]
 		auth = append(auth, []any{id, authState})
-		for _, g := range []int{i % benchGroups, (i * 7) % benchGroups} {
-			members = append(members, []any{id, ids[fmt.Sprintf("group-%02d", g)]})
+		for _, g := range u.Groups {
+			members = append(members, []any{id, ids[storebench.GroupName(g)]})
 		}
-		var (
-			url, pending, owner string
-			started             any
-		)
-		switch {
-		case i%10 == 0:
-			url, started = fmt.Sprintf("http://10.%d.%d.%d:8888", i>>16&255, i>>8&255, i&255), now
-		case i%100 == 1:
-			pending, owner = "spawn", "hub-0"
+		var started any
+		if u.URL != "" {
+			started = now
 		}
-		state := fmt.Sprintf(`{"namespace":"jhub","pod_name":"jupyter-user-%05d","pvc_name":"claim-user-%05d"}`, i, i)
-		servers = append(servers, []any{id, "", state, url, started, now.Add(time.Duration(i) * time.Second),
-			`{"profile":"default"}`, pending, owner, now})
-		secret, err := store.NewSecret(nil)
-		if err != nil {
-			return nil, err
-		}
-		secrets[i] = secret
-		tokens = append(tokens, []any{[]byte(store.SecretPrefix(secret)), store.HashSecret(secret), id,
-			[]string{"access:servers!user"}, "bench", now})
+		servers = append(servers, []any{id, "", u.State, u.URL, started, u.Activity,
+			storebench.ServerUserOptions, u.Pending, u.PendingOwner, now})
+		tokens = append(tokens, []any{[]byte(store.SecretPrefix(u.Secret)), store.HashSecret(u.Secret), id,
+			[]string{storebench.TokenScope}, "bench", now})
 	}
 	for _, c := range []struct {
 		table string
@@ -139,7 +121,7 @@ func buildFixture(ctx context.Context, url string, n int) ([]string, error) {
 		rows  [][]any
 	}{
 		{"user_auth_states", []string{"user_id", "state"}, auth},
-		{"user_groups", []string{"user_id", "group_id"}, dedupe(members)},
+		{"user_groups", []string{"user_id", "group_id"}, members},
 		{"servers", []string{"user_id", "name", "state", "url", "started", "last_activity", "user_options", "pending", "pending_owner", "created"}, servers},
 		{"api_tokens", []string{"prefix", "hash", "user_id", "scopes", "note", "created"}, tokens},
 	} {
@@ -154,22 +136,7 @@ func buildFixture(ctx context.Context, url string, n int) ([]string, error) {
 	if _, err := s.Pool().Exec(ctx, `ANALYZE`); err != nil {
 		return nil, err
 	}
-	return secrets, nil
-}
-
-// dedupe drops repeated (user, group) pairs (a user whose two groups are
-// one).
-func dedupe(rows [][]any) [][]any {
-	seen := map[[2]int64]bool{}
-	var out [][]any
-	for _, r := range rows {
-		k := [2]int64{r[0].(int64), r[1].(int64)}
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, r)
-		}
-	}
-	return out
+	return users, nil
 }
 
 // BenchmarkBuild50k reports how long building the fixture took: 50k
@@ -177,177 +144,49 @@ func dedupe(rows [][]any) [][]any {
 // transaction, and ANALYZE.
 func BenchmarkBuild50k(b *testing.B) {
 	benchDB(b)
-	for b.Loop() {
-	}
-	b.ReportMetric(fixture.build.Seconds(), "s-build")
+	storebench.ReportBuild(b, fixture.build)
 }
 
-// BenchmarkStartup50k is what the hub does when it starts: open (schema
-// check), count users for the metrics, load the active servers to re-adopt
-// them, count active users, and serve the first page of the admin list.
+// BenchmarkStartup50k is what the hub does when it starts
+// (storebench.Startup).
 func BenchmarkStartup50k(b *testing.B) {
 	url := benchDB(b)
-	ctx := context.Background()
-	var active int
-	for b.Loop() {
-		s, err := postgres.Open(ctx, url, postgres.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		total, err := s.CountUsers(ctx, store.UserQuery{})
-		if err != nil || total != benchUsers {
-			b.Fatalf("CountUsers = %d, %v", total, err)
-		}
-		srvs, err := s.ListServers(ctx, store.ServerQuery{Active: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		active = len(srvs)
-		if _, err := s.CountUsers(ctx, store.UserQuery{State: store.UserActive}); err != nil {
-			b.Fatal(err)
-		}
-		if page, err := s.ListUsers(ctx, store.UserQuery{Limit: benchPage}); err != nil || len(page) != benchPage {
-			b.Fatalf("ListUsers = %d users, %v", len(page), err)
-		}
-		s.Close()
-	}
-	b.ReportMetric(float64(active), "active-servers")
+	storebench.Startup(b, func(ctx context.Context) (storebench.Store, error) {
+		return postgres.Open(ctx, url, postgres.Options{})
+	})
 }
 
-// BenchmarkListUsersPage50k is GET /hub/api/users with pagination: one
-// page of 200 users with groups and servers, plus the count for the
-// pagination total.
+// BenchmarkListUsersPage50k is GET /hub/api/users with pagination
+// (storebench.ListUsersPage).
 func BenchmarkListUsersPage50k(b *testing.B) {
-	url := benchDB(b)
-	ctx := context.Background()
-	s, err := postgres.Open(ctx, url, postgres.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	tests := []struct {
-		name string
-		q    store.UserQuery
-	}{
-		{"all/first", store.UserQuery{Limit: benchPage}},
-		{"all/middle", store.UserQuery{Offset: benchUsers / 2, Limit: benchPage}},
-		{"all/last", store.UserQuery{Offset: benchUsers - benchPage, Limit: benchPage}},
-		{"active/first", store.UserQuery{State: store.UserActive, Limit: benchPage}},
-		{"ready/middle", store.UserQuery{State: store.UserReady, Offset: 2500, Limit: benchPage}},
-		{"inactive/first", store.UserQuery{State: store.UserInactive, Limit: benchPage}},
-		{"inactive/last", store.UserQuery{State: store.UserInactive, Offset: 44300, Limit: benchPage}},
-		{"name_filter", store.UserQuery{NameContains: "user-4242", Limit: benchPage}},
-	}
-	for _, tc := range tests {
-		b.Run(tc.name, func(b *testing.B) {
-			for b.Loop() {
-				users, err := s.ListUsers(ctx, tc.q)
-				if err != nil || len(users) == 0 {
-					b.Fatalf("ListUsers = %d, %v", len(users), err)
-				}
-				if _, err := s.CountUsers(ctx, tc.q); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	s := openBench(b)
+	storebench.ListUsersPage(b, s)
 }
 
-// BenchmarkReads50k: the per-request reads, serial and from 4 goroutines.
+// BenchmarkReads50k: the per-request reads (storebench.Reads), serial and
+// from 4 goroutines per core.
 func BenchmarkReads50k(b *testing.B) {
-	url := benchDB(b)
-	ctx := context.Background()
-	s, err := postgres.Open(ctx, url, postgres.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	b.Run("GetUser", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			i++
-			if _, err := s.GetUser(ctx, benchUserName(i*7919%benchUsers)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("GetUserParallel", func(b *testing.B) {
-		b.SetParallelism(4)
-		b.RunParallel(func(pb *testing.PB) {
-			i := 0
-			for pb.Next() {
-				i++
-				if _, err := s.GetUser(ctx, benchUserName(i*7919%benchUsers)); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
-	b.Run("LookupToken", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			i++
-			if _, err := s.LookupToken(ctx, fixture.secrets[i*7919%benchUsers]); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	s := openBench(b)
+	storebench.Run(b, storebench.Reads(s, fixture.users))
 }
 
-// BenchmarkWrites50k: the hub's writes on the 50k database. Each
-// iteration of CreateUser is one transaction; of ClaimFinishSpawn, four
-// (claim and finish a spawn, claim and finish a stop).
+// BenchmarkWrites50k: the hub's writes on the 50k database
+// (storebench.Writes). New users' names carry the time, so that runs with
+// -count above 1 on the one database do not collide.
 func BenchmarkWrites50k(b *testing.B) {
+	s := openBench(b)
+	newUser := func(i int) string { return fmt.Sprintf("new-%d-%d", time.Now().UnixNano(), i) }
+	storebench.Run(b, storebench.Writes(s, newUser, "bench"))
+}
+
+// openBench opens a store on the shared 50k-user database, closed when b
+// ends.
+func openBench(b *testing.B) *postgres.Store {
 	url := benchDB(b)
-	ctx := context.Background()
-	s, err := postgres.Open(ctx, url, postgres.Options{})
+	s, err := postgres.Open(context.Background(), url, postgres.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	b.Run("CreateUser", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			i++
-			if _, err := s.CreateUser(ctx, store.User{Name: fmt.Sprintf("new-%d-%d", time.Now().UnixNano(), i), Groups: []string{"group-01"}}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("ClaimFinishSpawn", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			i++
-			u := benchUserName((i*10 + 5) % benchUsers)
-			if _, err := s.ClaimServer(ctx, u, "bench", store.Claim{Phase: store.PhaseSpawn, Owner: "bench"}); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.FinishServer(ctx, u, "bench", "bench", store.PhaseSpawn, store.Outcome{URL: "http://x"}); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.ClaimServer(ctx, u, "bench", store.Claim{Phase: store.PhaseStop, Owner: "bench"}); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.FinishServer(ctx, u, "bench", "bench", store.PhaseStop, store.Outcome{}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/4, "µs/tx")
-	})
-	b.Run("RecordActivity1000", func(b *testing.B) {
-		// One batcher flush of 1000 distinct servers.
-		acts := make([]store.Activity, 1000)
-		t := time.Now()
-		for b.Loop() {
-			t = t.Add(time.Second)
-			for j := range acts {
-				acts[j] = store.Activity{Kind: store.ActivityServer, User: benchUserName(j * 50), Time: t}
-			}
-			if err := s.RecordActivity(ctx, acts); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "µs/entry")
-	})
+	b.Cleanup(func() { s.Close() })
+	return s
 }

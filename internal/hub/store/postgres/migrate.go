@@ -4,54 +4,23 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one forward-only schema change: migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations are the embedded migrations in version order, numbered
-// 1, 2, 3, … without gaps (checked when the package loads).
-var migrations = mustLoadMigrations()
-
-func mustLoadMigrations() []migration {
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	var ms []migration
-	for i, f := range files { // fs.Glob sorts
-		base := strings.TrimSuffix(path.Base(f), ".sql")
-		num, name, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v != i+1 {
-			panic(fmt.Sprintf("postgres: migration %s: want version %d in a name NNNN_name.sql", f, i+1))
-		}
-		b, err := migrationFS.ReadFile(f)
-		if err != nil {
-			panic(err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	return ms
-}
+// migrations are the embedded migrations/NNNN_name.sql in version order,
+// numbered 1, 2, 3, … without gaps (checked when the package loads).
+var migrations = sqlstore.MustLoadMigrations("postgres", migrationFS)
 
 // SchemaVersion is the schema version this package migrates to.
-func SchemaVersion() int { return len(migrations) }
+func SchemaVersion() int { return migrations.Latest() }
 
 // migrationLock is the key of the session advisory lock held while
 // migrating ("hubkit" in ASCII). Advisory locks are per database.
@@ -90,57 +59,66 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 	if err != nil {
 		return s.wrap(ctx, err, "reading the schema version")
 	}
-	if err := checkNotNewer(current); err != nil || current >= target {
+	if err := migrations.CheckVersion(current, "the database"); err != nil || current >= target {
 		return err
 	}
+	return migrations.Migrate(ctx, &schema{s: s}, target, "the database", s.opts.Logger)
+}
 
-	conn, err := s.pool.Acquire(ctx)
+// schema is the database's schema for the migration runner: its lock is
+// the session advisory lock, held on the connection that then runs every
+// migration.
+type schema struct {
+	s    *Store
+	conn *pgxpool.Conn // set by Lock
+}
+
+var _ sqlstore.Schema = (*schema)(nil)
+
+func (m *schema) Lock(ctx context.Context) (unlock func(), err error) {
+	conn, err := m.s.pool.Acquire(ctx)
 	if err != nil {
-		return s.wrap(ctx, err, "migrate")
+		return nil, m.s.wrap(ctx, err, "migrate")
 	}
-	defer conn.Release()
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return s.wrap(ctx, err, "taking the migration lock")
+		conn.Release()
+		return nil, m.s.wrap(ctx, err, "taking the migration lock")
 	}
-	defer func() {
+	unlock = func() {
 		// A broken connection has lost the lock already.
 		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
-	}()
+		conn.Release()
+	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
     version integer     PRIMARY KEY,
     name    text        NOT NULL,
     applied timestamptz NOT NULL
 )`); err != nil {
-		return fmt.Errorf("postgres: %w: creating schema_migrations: %w", store.ErrSchema, s.wrap(ctx, err, "migrate"))
+		unlock()
+		return nil, fmt.Errorf("postgres: %w: creating schema_migrations: %w", store.ErrSchema, m.s.wrap(ctx, err, "migrate"))
 	}
-	for {
-		current, err := schemaVersion(ctx, conn)
-		if err != nil {
-			return s.wrap(ctx, err, "reading the schema version")
-		}
-		if err := checkNotNewer(current); err != nil || current >= target {
-			return err
-		}
-		m := migrations[current]
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)`,
-				m.version, m.name, s.now())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: %w: migration %d (%s): %w", store.ErrSchema, m.version, m.name, s.wrap(ctx, err, "migrate"))
-		}
-		s.opts.Logger.Info("postgres: migrated schema", "version", m.version, "name", m.name)
-	}
+	m.conn = conn
+	return unlock, nil
 }
 
-func checkNotNewer(current int) error {
-	if current > len(migrations) {
-		return fmt.Errorf("postgres: %w: the database has schema version %d, newer than this program's %d",
-			store.ErrSchema, current, len(migrations))
+func (m *schema) InTx(ctx context.Context, fn func(sqlstore.SchemaTx) error) error {
+	return pgx.BeginFunc(ctx, m.conn, func(tx pgx.Tx) error { return fn(schemaTx{m.s, tx}) })
+}
+
+func (m *schema) Wrap(ctx context.Context, err error, op string) error { return m.s.wrap(ctx, err, op) }
+
+type schemaTx struct {
+	s  *Store
+	tx pgx.Tx
+}
+
+func (t schemaTx) Version(ctx context.Context) (int, error) { return schemaVersion(ctx, t.tx) }
+
+func (t schemaTx) Apply(ctx context.Context, m sqlstore.Migration) error {
+	if _, err := t.tx.Exec(ctx, m.SQL); err != nil {
+		return err
 	}
-	return nil
+	_, err := t.tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)`,
+		m.Version, m.Name, t.s.now())
+	return err
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -90,7 +91,7 @@ type Store struct {
 // the database cannot be reached, and store.ErrSchema when its schema is
 // newer than this program.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
-	return open(ctx, url, opts, len(migrations))
+	return open(ctx, url, opts, migrations.Latest())
 }
 
 func open(ctx context.Context, url string, opts Options, version int) (*Store, error) {
@@ -294,7 +295,7 @@ func retryable(err error) bool {
 	if errors.Is(err, errRaced) {
 		return true
 	}
-	if isStoreError(err) {
+	if sqlstore.IsStoreError(err) {
 		return false
 	}
 	var pe *pgconn.PgError
@@ -346,7 +347,7 @@ func (s *Store) wrap(ctx context.Context, err error, op string) error {
 	if err == nil {
 		return nil
 	}
-	if isStoreError(err) {
+	if sqlstore.IsStoreError(err) {
 		return err
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -385,16 +386,6 @@ func (s *Store) wrap(ctx context.Context, err error, op string) error {
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
-func isStoreError(err error) bool {
-	for _, e := range []error{store.ErrNotFound, store.ErrConflict, store.ErrInvalid,
-		store.ErrExpired, store.ErrUnavailable, store.ErrSchema} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
@@ -416,9 +407,5 @@ func fromTS(t pgtype.Timestamptz) time.Time {
 	return t.Time.UTC()
 }
 
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
+// codec scans rows: times are timestamptz, scopes text[].
+var codec = sqlstore.Codec[pgtype.Timestamptz, []string]{Backend: "postgres", Time: fromTS, Scopes: scopesResult}

@@ -2,48 +2,16 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
+// serverCols are the columns of codec.ScanServer.
 const serverCols = `s.name, s.state, s.url, s.started, s.last_activity, s.user_options, s.pending, s.pending_owner, s.pending_expires, s.created`
-
-// scanServer scans serverCols, preceded by one more column into first when
-// first is not nil.
-func scanServer(sc interface{ Scan(...any) error }, first any) (store.Server, error) {
-	var (
-		srv                                       store.Server
-		state, options                            []byte
-		pending                                   string
-		started, activity, pendingExpires, create pgtype.Timestamptz
-	)
-	dest := []any{&srv.Name, &state, &srv.URL, &started, &activity, &options, &pending, &srv.PendingOwner, &pendingExpires, &create}
-	if first != nil {
-		dest = append([]any{first}, dest...)
-	}
-	if err := sc.Scan(dest...); err != nil {
-		return store.Server{}, err
-	}
-	if err := json.Unmarshal(state, &srv.State); err != nil {
-		return store.Server{}, fmt.Errorf("postgres: server %q: stored state is not a JSON object of strings: %w", srv.Name, err)
-	}
-	if len(srv.State) == 0 {
-		srv.State = nil
-	}
-	if options != nil {
-		srv.UserOptions = json.RawMessage(options)
-	}
-	srv.Pending = store.Phase(pending)
-	srv.Started, srv.LastActivity = fromTS(started), fromTS(activity)
-	srv.PendingExpires, srv.Created = fromTS(pendingExpires), fromTS(create)
-	return srv, nil
-}
 
 // getServer reads the user's server and returns it with its row's ID;
 // with lock, it locks the row until the transaction ends (SELECT … FOR
@@ -55,7 +23,7 @@ func getServer(ctx context.Context, q querier, user, server string, lock bool) (
 	if lock {
 		query += ` FOR UPDATE OF s`
 	}
-	srv, err = scanServer(q.QueryRow(ctx, query, user, server), &id)
+	srv, err = codec.ScanServer(q.QueryRow(ctx, query, user, server), &id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if uid, err = userID(ctx, q, user); err != nil {
 			return 0, 0, store.Server{}, err
@@ -66,16 +34,9 @@ func getServer(ctx context.Context, q querier, user, server string, lock bool) (
 	return id, 0, srv, err
 }
 
-func validateRef(user, server string) error {
-	if err := store.ValidateName("user", user); err != nil {
-		return err
-	}
-	return store.ValidateServerName(server)
-}
-
 // GetServer implements store.Servers.
 func (s *Store) GetServer(ctx context.Context, user, server string) (store.Server, error) {
-	if err := validateRef(user, server); err != nil {
+	if err := sqlstore.ValidateRef(user, server); err != nil {
 		return store.Server{}, err
 	}
 	var srv store.Server
@@ -112,7 +73,7 @@ func (s *Store) ListServers(ctx context.Context, q store.ServerQuery) ([]store.S
 		defer rows.Close()
 		for rows.Next() {
 			var user string
-			srv, err := scanServer(rows, &user)
+			srv, err := codec.ScanServer(rows, &user)
 			if err != nil {
 				return err
 			}
@@ -132,23 +93,16 @@ func (s *Store) ListServers(ctx context.Context, q store.ServerQuery) ([]store.S
 // create it, one inserts, the others wait for its commit, find the row,
 // lock it and lose to its claim with a *store.ClaimError.
 func (s *Store) ClaimServer(ctx context.Context, user, server string, c store.Claim) (store.Server, error) {
-	if err := validateRef(user, server); err != nil {
+	expires, options, err := sqlstore.ClaimValues(user, server, c)
+	if err != nil {
 		return store.Server{}, err
-	}
-	if err := store.ValidateClaim(c); err != nil {
-		return store.Server{}, err
-	}
-	expires := store.UTC(c.Expires)
-	var options any
-	if c.Phase == store.PhaseSpawn && c.UserOptions != nil {
-		options = string(c.UserOptions)
 	}
 	var out store.Server
-	err := s.write(ctx, "claim server", func(q querier) error {
+	err = s.write(ctx, "claim server", func(q querier) error {
 		now := s.now()
 		id, uid, srv, err := getServer(ctx, q, user, server, true)
 		if errors.Is(err, store.ErrNotFound) && uid != 0 && c.Phase == store.PhaseSpawn {
-			out, err = scanServer(q.QueryRow(ctx, `INSERT INTO servers AS s (user_id, name, user_options, pending, pending_owner, pending_expires, created)
+			out, err = codec.ScanServer(q.QueryRow(ctx, `INSERT INTO servers AS s (user_id, name, user_options, pending, pending_owner, pending_expires, created)
 VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7) ON CONFLICT (user_id, name) DO NOTHING RETURNING `+serverCols,
 				uid, server, options, string(c.Phase), c.Owner, ts(expires), now), nil)
 			if err == nil {
@@ -170,7 +124,7 @@ VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7) ON CONFLICT (user_id, name) DO NOTHIN
 		if err := store.CheckClaim(srv, c, now); err != nil {
 			return err
 		}
-		out, err = scanServer(q.QueryRow(ctx, `UPDATE servers s SET pending = $1, pending_owner = $2, pending_expires = $3,
+		out, err = codec.ScanServer(q.QueryRow(ctx, `UPDATE servers s SET pending = $1, pending_owner = $2, pending_expires = $3,
 user_options = coalesce($4::jsonb, s.user_options) WHERE s.id = $5 RETURNING `+serverCols,
 			string(c.Phase), c.Owner, ts(expires), options, id), nil)
 		out.User = user
@@ -182,22 +136,12 @@ user_options = coalesce($4::jsonb, s.user_options) WHERE s.id = $5 RETURNING `+s
 // FinishServer implements store.Servers, locking the row like
 // ClaimServer.
 func (s *Store) FinishServer(ctx context.Context, user, server, owner string, phase store.Phase, o store.Outcome) (store.Server, error) {
-	if err := validateRef(user, server); err != nil {
+	state, err := sqlstore.FinishValues(user, server, owner, phase, o)
+	if err != nil {
 		return store.Server{}, err
-	}
-	if err := store.ValidateClaim(store.Claim{Phase: phase, Owner: owner}); err != nil {
-		return store.Server{}, err
-	}
-	var state any
-	if o.State != nil {
-		b, err := json.Marshal(o.State)
-		if err != nil {
-			return store.Server{}, store.Invalid("server state: %v", err)
-		}
-		state = string(b)
 	}
 	var out store.Server
-	err := s.write(ctx, "finish server", func(q querier) error {
+	err = s.write(ctx, "finish server", func(q querier) error {
 		id, _, srv, err := getServer(ctx, q, user, server, true)
 		if err != nil {
 			return err
@@ -205,19 +149,8 @@ func (s *Store) FinishServer(ctx context.Context, user, server, owner string, ph
 		if err := store.CheckFinish(srv, owner, phase); err != nil {
 			return err
 		}
-		var started any
-		if o.URL != "" {
-			t := store.UTC(o.Started)
-			switch {
-			case !t.IsZero():
-			case srv.Running():
-				t = srv.Started
-			default:
-				t = s.now()
-			}
-			started = ts(t)
-		}
-		out, err = scanServer(q.QueryRow(ctx, `UPDATE servers s SET pending = '', pending_owner = '', pending_expires = NULL,
+		started := ts(sqlstore.Started(o, srv, s.now))
+		out, err = codec.ScanServer(q.QueryRow(ctx, `UPDATE servers s SET pending = '', pending_owner = '', pending_expires = NULL,
 url = $1, started = $2, state = coalesce($3::jsonb, s.state) WHERE s.id = $4 RETURNING `+serverCols,
 			o.URL, started, state, id), nil)
 		out.User = user
@@ -228,7 +161,7 @@ url = $1, started = $2, state = coalesce($3::jsonb, s.state) WHERE s.id = $4 RET
 
 // DeleteServer implements store.Servers.
 func (s *Store) DeleteServer(ctx context.Context, user, server string) error {
-	if err := validateRef(user, server); err != nil {
+	if err := sqlstore.ValidateRef(user, server); err != nil {
 		return err
 	}
 	return s.write(ctx, "delete server", func(q querier) error {
@@ -236,9 +169,8 @@ func (s *Store) DeleteServer(ctx context.Context, user, server string) error {
 		if err != nil {
 			return err
 		}
-		if srv.Active() {
-			return store.Conflict("server %s is active (pending %q, running %t): stop it first",
-				store.RefString(user, server), srv.Pending, srv.Running())
+		if err := sqlstore.CheckDelete(srv); err != nil {
+			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM servers WHERE id = $1`, id)
 		return err

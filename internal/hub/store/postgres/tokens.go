@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
 // scopesArg returns scopes sorted and unique for a text[] NOT NULL column.
@@ -22,11 +21,12 @@ func scopesArg(scopes []string) []string {
 	return s
 }
 
-func nilIfEmpty(s []string) []string {
+// scopesResult returns the scopes of a text[] column; nil for none.
+func scopesResult(s []string) ([]string, error) {
 	if len(s) == 0 {
-		return nil
+		return nil, nil
 	}
-	return s
+	return s, nil
 }
 
 // ownerID resolves an owner to (user_id, service) column values.
@@ -49,16 +49,11 @@ func clientExists(ctx context.Context, q querier, id string) error {
 
 // CreateToken implements store.Tokens.
 func (s *Store) CreateToken(ctx context.Context, secret string, t store.Token) (store.Token, error) {
-	if err := store.ValidateSecret(secret); err != nil {
+	t, err := sqlstore.NewToken(secret, t, s.now)
+	if err != nil {
 		return store.Token{}, err
 	}
-	if err := store.ValidateToken(t); err != nil {
-		return store.Token{}, err
-	}
-	t.Prefix, t.Hash = store.SecretPrefix(secret), store.HashSecret(secret)
-	t.Scopes = store.SortedUnique(t.Scopes)
-	t.Created, t.Expires, t.LastActivity = s.now(), store.UTC(t.Expires), time.Time{}
-	err := s.write(ctx, "create token", func(q querier) error {
+	err = s.write(ctx, "create token", func(q querier) error {
 		uid, service, err := ownerID(ctx, q, t.Owner)
 		if err != nil {
 			return err
@@ -70,7 +65,7 @@ func (s *Store) CreateToken(ctx context.Context, secret string, t store.Token) (
 		}
 		err = q.QueryRow(ctx, `INSERT INTO api_tokens (prefix, hash, user_id, service, client_id, scopes, note, created, expires)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			[]byte(t.Prefix), t.Hash, uid, service, nullString(t.ClientID), scopesArg(t.Scopes), t.Note,
+			[]byte(t.Prefix), t.Hash, uid, service, sqlstore.NullString(t.ClientID), scopesArg(t.Scopes), t.Note,
 			t.Created, ts(t.Expires)).Scan(&t.ID)
 		if isUnique(err) {
 			return store.Conflict("a token with this secret exists")
@@ -83,109 +78,74 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 	return t, nil
 }
 
+// tokenCols are the columns of codec.ScanToken, from tokenFrom.
 const tokenCols = `t.id, t.prefix, t.hash, coalesce(u.name, ''), coalesce(t.service, ''), coalesce(t.client_id, ''),
 t.scopes, t.note, t.created, t.expires, t.last_activity`
 
 const tokenFrom = ` FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id`
 
-func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
-	var (
-		t                          store.Token
-		prefix                     []byte
-		created, expires, activity pgtype.Timestamptz
-	)
-	err := sc.Scan(&t.ID, &prefix, &t.Hash, &t.Owner.User, &t.Owner.Service, &t.ClientID,
-		&t.Scopes, &t.Note, &created, &expires, &activity)
+// queryTokens reads the tokens that where (a WHERE clause on tokenFrom,
+// with an ORDER BY if needed) selects.
+func queryTokens(ctx context.Context, q querier, where string, args ...any) ([]store.Token, error) {
+	rows, err := q.Query(ctx, `SELECT `+tokenCols+tokenFrom+where, args...)
 	if err != nil {
-		return store.Token{}, err
+		return nil, err
 	}
-	t.Prefix, t.Scopes = string(prefix), nilIfEmpty(t.Scopes)
-	t.Created, t.Expires, t.LastActivity = fromTS(created), fromTS(expires), fromTS(activity)
-	return t, nil
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		t, err := codec.ScanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // LookupToken implements store.Tokens: it reads the tokens with the
 // secret's prefix (an index lookup) and compares each one's hash in
 // constant time.
 func (s *Store) LookupToken(ctx context.Context, secret string) (store.Token, error) {
-	notFound := fmt.Errorf("%w: no token has this secret", store.ErrNotFound)
-	if store.ValidateSecret(secret) != nil {
-		return store.Token{}, notFound
-	}
-	var (
-		found store.Token
-		ok    bool
-	)
-	err := s.single(ctx, "lookup token", func(q querier) error {
-		ok = false
-		rows, err := q.Query(ctx, `SELECT `+tokenCols+tokenFrom+` WHERE t.prefix = $1`, []byte(store.SecretPrefix(secret)))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				return err
-			}
-			if store.CheckHash(t.Hash, secret) {
-				found, ok = t, true
-			}
-		}
-		return rows.Err()
-	})
-	switch {
-	case err != nil:
+	prefix, err := sqlstore.TokenPrefix(secret)
+	if err != nil {
 		return store.Token{}, err
-	case !ok:
-		return store.Token{}, notFound
-	case !found.Expires.IsZero() && !found.Expires.After(s.now()):
-		return store.Token{}, fmt.Errorf("%w: token %d expired at %s", store.ErrExpired, found.ID, found.Expires.Format(time.RFC3339))
 	}
-	return found, nil
+	var candidates []store.Token
+	err = s.single(ctx, "lookup token", func(q querier) error {
+		var err error
+		candidates, err = queryTokens(ctx, q, ` WHERE t.prefix = $1`, []byte(prefix))
+		return err
+	})
+	if err != nil {
+		return store.Token{}, err
+	}
+	return sqlstore.MatchToken(secret, candidates, s.now())
 }
 
 // ListTokens implements store.Tokens.
 func (s *Store) ListTokens(ctx context.Context, q store.TokenQuery) ([]store.Token, error) {
+	if err := sqlstore.ValidateTokenQuery(q); err != nil {
+		return nil, err
+	}
 	where, args := " WHERE true", []any{}
-	if q.Owner != (store.Owner{}) {
-		if err := store.ValidateOwner(q.Owner); err != nil {
-			return nil, err
-		}
-		if q.Owner.User != "" {
-			args = append(args, q.Owner.User)
-			where += ` AND u.name = $` + strconv.Itoa(len(args))
-		} else {
-			args = append(args, q.Owner.Service)
-			where += ` AND t.service = $` + strconv.Itoa(len(args))
-		}
+	switch {
+	case q.Owner.User != "":
+		args = append(args, q.Owner.User)
+		where += ` AND u.name = $` + strconv.Itoa(len(args))
+	case q.Owner.Service != "":
+		args = append(args, q.Owner.Service)
+		where += ` AND t.service = $` + strconv.Itoa(len(args))
 	}
 	if q.ClientID != "" {
-		if err := store.ValidateName("OAuth client", q.ClientID); err != nil {
-			return nil, err
-		}
 		args = append(args, q.ClientID)
 		where += ` AND t.client_id = $` + strconv.Itoa(len(args))
 	}
-	if len(args) == 0 {
-		return nil, store.Invalid("token query selects nothing: set an owner or a client ID")
-	}
 	var out []store.Token
 	err := s.single(ctx, "list tokens", func(qr querier) error {
-		out = nil
-		rows, err := qr.Query(ctx, `SELECT `+tokenCols+tokenFrom+where+` ORDER BY t.id`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return rows.Err()
+		var err error
+		out, err = queryTokens(ctx, qr, where+` ORDER BY t.id`, args...)
+		return err
 	})
 	return out, err
 }
@@ -203,10 +163,7 @@ func (s *Store) DeleteToken(ctx context.Context, id int64) error {
 
 // PutOAuthClient implements store.OAuth, with one upsert.
 func (s *Store) PutOAuthClient(ctx context.Context, c store.OAuthClient, secret string) (store.OAuthClient, error) {
-	if err := store.ValidateOAuthClient(c); err != nil {
-		return store.OAuthClient{}, err
-	}
-	if err := store.ValidateSecret(secret); err != nil {
+	if err := sqlstore.ValidateOAuthClient(c, secret); err != nil {
 		return store.OAuthClient{}, err
 	}
 	var out store.OAuthClient
@@ -229,21 +186,12 @@ description = excluded.description, user_id = excluded.user_id, service = exclud
 }
 
 func getClient(ctx context.Context, q querier, id string) (store.OAuthClient, error) {
-	var (
-		c       store.OAuthClient
-		created pgtype.Timestamptz
-	)
-	err := q.QueryRow(ctx, `SELECT c.id, c.secret_hash, c.redirect_uri, c.description, coalesce(u.name, ''), coalesce(c.service, ''),
-c.scopes, c.created FROM oauth_clients c LEFT JOIN users u ON u.id = c.user_id WHERE c.id = $1`, id).Scan(
-		&c.ID, &c.SecretHash, &c.RedirectURI, &c.Description, &c.Owner.User, &c.Owner.Service, &c.Scopes, &created)
+	c, err := codec.ScanOAuthClient(q.QueryRow(ctx, `SELECT c.id, c.secret_hash, c.redirect_uri, c.description, coalesce(u.name, ''), coalesce(c.service, ''),
+c.scopes, c.created FROM oauth_clients c LEFT JOIN users u ON u.id = c.user_id WHERE c.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.OAuthClient{}, store.NotFound("OAuth client", id)
 	}
-	if err != nil {
-		return store.OAuthClient{}, err
-	}
-	c.Created, c.Scopes = fromTS(created), nilIfEmpty(c.Scopes)
-	return c, nil
+	return c, err
 }
 
 // GetOAuthClient implements store.OAuth.
@@ -277,15 +225,11 @@ func (s *Store) DeleteOAuthClient(ctx context.Context, id string) error {
 
 // CreateOAuthCode implements store.OAuth.
 func (s *Store) CreateOAuthCode(ctx context.Context, code string, c store.OAuthCode) (store.OAuthCode, error) {
-	if err := store.ValidateSecret(code); err != nil {
+	c, err := sqlstore.NewOAuthCode(code, c, s.now)
+	if err != nil {
 		return store.OAuthCode{}, err
 	}
-	if err := store.ValidateOAuthCode(c); err != nil {
-		return store.OAuthCode{}, err
-	}
-	c.Scopes = store.SortedUnique(c.Scopes)
-	c.Created, c.Expires = s.now(), store.UTC(c.Expires)
-	err := s.write(ctx, "create OAuth code", func(q querier) error {
+	err = s.write(ctx, "create OAuth code", func(q querier) error {
 		if err := clientExists(ctx, q, c.ClientID); err != nil {
 			return err
 		}
@@ -312,36 +256,28 @@ code_challenge_method, scopes, created, expires) VALUES ($1, $2, $3, $4, $5, $6,
 // of concurrent calls with one code, the first deletes the row and the
 // others, waiting on its row lock, find it gone.
 func (s *Store) ConsumeOAuthCode(ctx context.Context, code, clientID string) (store.OAuthCode, error) {
-	notFound := fmt.Errorf("%w: no such authorization code for client %q", store.ErrNotFound, clientID)
-	if store.ValidateSecret(code) != nil {
-		return store.OAuthCode{}, notFound
+	hash, err := sqlstore.CodeHash(code, clientID)
+	if err != nil {
+		return store.OAuthCode{}, err
 	}
 	var (
 		c     store.OAuthCode
 		found bool
 	)
-	err := s.singleWrite(ctx, "consume OAuth code", func(q querier) error {
-		var created, expires pgtype.Timestamptz
-		err := q.QueryRow(ctx, `DELETE FROM oauth_codes c USING users u WHERE c.code_hash = $1 AND u.id = c.user_id
-RETURNING c.client_id, u.name, c.redirect_uri, c.code_challenge, c.code_challenge_method, c.scopes, c.created, c.expires`,
-			store.HashSecret(code)).Scan(
-			&c.ClientID, &c.User, &c.RedirectURI, &c.CodeChallenge, &c.CodeChallengeMethod, &c.Scopes, &created, &expires)
+	err = s.singleWrite(ctx, "consume OAuth code", func(q querier) error {
+		var err error
+		c, err = codec.ScanOAuthCode(q.QueryRow(ctx, `DELETE FROM oauth_codes c USING users u WHERE c.code_hash = $1 AND u.id = c.user_id
+RETURNING c.client_id, u.name, c.redirect_uri, c.code_challenge, c.code_challenge_method, c.scopes, c.created, c.expires`, hash))
 		found = err == nil
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
-		c.Created, c.Expires, c.Scopes = fromTS(created), fromTS(expires), nilIfEmpty(c.Scopes)
 		return err
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return store.OAuthCode{}, err
-	case !found, c.ClientID != clientID:
-		return store.OAuthCode{}, notFound
-	case !c.Expires.After(s.now()):
-		return store.OAuthCode{}, fmt.Errorf("%w: authorization code expired at %s", store.ErrExpired, c.Expires.Format(time.RFC3339))
 	}
-	return c, nil
+	return sqlstore.Consumed(c, found, clientID, s.now())
 }
 
 // RecordActivity implements store.ActivityWriter: one transaction of up
@@ -351,10 +287,8 @@ RETURNING c.client_id, u.name, c.redirect_uri, c.code_challenge, c.code_challeng
 // ID order (so that replicas flushing overlapping batches at once queue
 // instead of deadlocking), and updates them.
 func (s *Store) RecordActivity(ctx context.Context, acts []store.Activity) error {
-	for _, a := range acts {
-		if err := store.ValidateActivity(a); err != nil {
-			return err
-		}
+	if err := sqlstore.ValidateActivities(acts); err != nil {
+		return err
 	}
 	var (
 		userNames, srvUsers, srvNames []string

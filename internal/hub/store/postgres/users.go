@@ -4,55 +4,39 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
-	if err := store.ValidateName("user", u.Name); err != nil {
+	u, err := sqlstore.NewUser(u, s.now)
+	if err != nil {
 		return store.User{}, err
-	}
-	groups := store.SortedUnique(u.Groups)
-	if err := validateGroups(groups); err != nil {
-		return store.User{}, err
-	}
-	created := store.UTC(u.Created)
-	if created.IsZero() {
-		created = s.now()
 	}
 	var out store.User
-	err := s.write(ctx, "create user", func(q querier) error {
+	err = s.write(ctx, "create user", func(q querier) error {
 		var id int64
 		err := q.QueryRow(ctx, `INSERT INTO users (name, admin, created) VALUES ($1, $2, $3) RETURNING id`,
-			u.Name, u.Admin, created).Scan(&id)
+			u.Name, u.Admin, u.Created).Scan(&id)
 		if isUnique(err) {
 			return store.Conflict("user %q exists", u.Name)
 		}
 		if err != nil {
 			return err
 		}
-		if err := s.setGroups(ctx, q, id, groups); err != nil {
+		if err := s.setGroups(ctx, q, id, u.Groups); err != nil {
 			return err
 		}
 		out, err = getUser(ctx, q, u.Name)
 		return err
 	})
 	return out, err
-}
-
-func validateGroups(groups []string) error {
-	for _, g := range groups {
-		if err := store.ValidateName("group", g); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // setGroups replaces the memberships of user id with groups (sorted,
@@ -86,18 +70,8 @@ func (s *Store) GetUser(ctx context.Context, name string) (store.User, error) {
 	return u, err
 }
 
+// userCols are the columns of codec.ScanUser.
 const userCols = `u.id, u.name, u.admin, u.created, u.last_activity`
-
-func scanUser(sc interface{ Scan(...any) error }) (int64, store.User, error) {
-	var (
-		id                int64
-		u                 store.User
-		created, activity pgtype.Timestamptz
-	)
-	err := sc.Scan(&id, &u.Name, &u.Admin, &created, &activity)
-	u.Created, u.LastActivity = fromTS(created), fromTS(activity)
-	return id, u, err
-}
 
 // queueGetUser queues the three queries that read the user with their
 // groups and servers into *out, keyed by name so that they need no
@@ -105,7 +79,7 @@ func scanUser(sc interface{ Scan(...any) error }) (int64, store.User, error) {
 func queueGetUser(b *pgx.Batch, name string, out *store.User) {
 	*out = store.User{}
 	b.Queue(`SELECT `+userCols+` FROM users u WHERE u.name = $1`, name).QueryRow(func(row pgx.Row) error {
-		_, u, err := scanUser(row)
+		_, u, err := codec.ScanUser(row)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.NotFound("user", name)
 		}
@@ -121,7 +95,7 @@ WHERE u.name = $1 ORDER BY g.name`, name).Query(func(rows pgx.Rows) error {
 	b.Queue(`SELECT `+serverCols+` FROM users u JOIN servers s ON s.user_id = u.id WHERE u.name = $1 ORDER BY s.name`,
 		name).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			srv, err := scanServer(rows, nil)
+			srv, err := codec.ScanServer(rows, nil)
 			if err != nil {
 				return err
 			}
@@ -157,14 +131,11 @@ func collectStrings(rows pgx.Rows) ([]string, error) {
 }
 
 // queueFillUsers queues the two queries that load the groups and servers
-// of users, whose IDs are ids in the same order, whatever their number.
-func queueFillUsers(b *pgx.Batch, ids []int64, users []store.User) {
+// of users, whatever their number.
+func queueFillUsers(b *pgx.Batch, users *sqlstore.UserSet) {
+	ids := users.IDs()
 	if len(ids) == 0 {
 		return
-	}
-	index := make(map[int64]int, len(ids))
-	for i, id := range ids {
-		index[id] = i
 	}
 	b.Queue(`SELECT ug.user_id, g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id
 WHERE ug.user_id = ANY($1) ORDER BY g.name`, ids).Query(func(rows pgx.Rows) error {
@@ -176,21 +147,18 @@ WHERE ug.user_id = ANY($1) ORDER BY g.name`, ids).Query(func(rows pgx.Rows) erro
 			if err := rows.Scan(&id, &g); err != nil {
 				return err
 			}
-			i := index[id]
-			users[i].Groups = append(users[i].Groups, g)
+			users.AddGroup(id, g)
 		}
 		return rows.Err()
 	})
 	b.Queue(`SELECT s.user_id, `+serverCols+` FROM servers s WHERE s.user_id = ANY($1) ORDER BY s.name`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id int64
-			srv, err := scanServer(rows, &id)
+			srv, err := codec.ScanServer(rows, &id)
 			if err != nil {
 				return err
 			}
-			i := index[id]
-			srv.User = users[i].Name
-			users[i].Servers = append(users[i].Servers, srv)
+			users.AddServer(id, srv)
 		}
 		return rows.Err()
 	})
@@ -198,23 +166,12 @@ WHERE ug.user_id = ANY($1) ORDER BY g.name`, ids).Query(func(rows pgx.Rows) erro
 
 // UpdateUser implements store.Users.
 func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdate) (store.User, error) {
-	if err := store.ValidateName("user", name); err != nil {
+	groups, err := sqlstore.ValidateUserUpdate(name, upd)
+	if err != nil {
 		return store.User{}, err
 	}
-	if upd.Name != nil {
-		if err := store.ValidateName("user", *upd.Name); err != nil {
-			return store.User{}, err
-		}
-	}
-	var groups []string
-	if upd.Groups != nil {
-		groups = store.SortedUnique(*upd.Groups)
-		if err := validateGroups(groups); err != nil {
-			return store.User{}, err
-		}
-	}
 	var out store.User
-	err := s.write(ctx, "update user", func(q querier) error {
+	err = s.write(ctx, "update user", func(q querier) error {
 		current := name
 		var id int64
 		err := q.QueryRow(ctx, `SELECT id FROM users WHERE name = $1 FOR UPDATE`, current).Scan(&id)
@@ -277,47 +234,24 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 // Conditions on users u for the state filters. Each subquery has the
 // servers_active index's predicate, so that PostgreSQL reads only that
 // small index (one entry per active server), as a semi-join or anti-join.
-const (
-	activeServer  = `SELECT 1 FROM servers s WHERE s.user_id = u.id AND (s.url <> '' OR s.pending <> '')`
-	condActive    = `EXISTS (` + activeServer + `)`
-	condReady     = `EXISTS (` + activeServer + ` AND s.url <> '' AND s.pending = '')`
-	condInactive  = `NOT EXISTS (` + activeServer + `)`
-	likeEscapeSQL = `'\'`
-)
+const activeServer = `SELECT 1 FROM servers s WHERE s.user_id = u.id AND (s.url <> '' OR s.pending <> '')`
 
-// userWhere returns the WHERE clause for q, with placeholders numbered
-// from $1, and its arguments.
-func userWhere(q store.UserQuery) (string, []any) {
-	var conds []string
-	var args []any
-	switch q.State {
-	case store.UserActive:
-		conds = append(conds, condActive)
-	case store.UserReady:
-		conds = append(conds, condReady)
-	case store.UserInactive:
-		conds = append(conds, condInactive)
-	}
-	if q.NameContains != "" {
-		// ILIKE under COLLATE "C" folds ASCII letters only, which is the
-		// contract.
-		conds = append(conds, `u.name ILIKE $1 ESCAPE `+likeEscapeSQL)
-		args = append(args, "%"+likeEscaper.Replace(q.NameContains)+"%")
-	}
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+// userFilter's WHERE clause has its placeholder numbered $1.
+var userFilter = sqlstore.UserFilter{
+	Active:   `EXISTS (` + activeServer + `)`,
+	Ready:    `EXISTS (` + activeServer + ` AND s.url <> '' AND s.pending = '')`,
+	Inactive: `NOT EXISTS (` + activeServer + `)`,
+	// ILIKE under COLLATE "C" folds ASCII letters only, which is the
+	// contract.
+	NameContains: `u.name ILIKE $1 ESCAPE '\'`,
 }
-
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, error) {
 	if err := store.ValidateUserQuery(q); err != nil {
 		return nil, err
 	}
-	where, args := userWhere(q)
+	where, args := userFilter.Where(q)
 	var limit any // NULL: no limit
 	if q.Limit > 0 {
 		limit = q.Limit
@@ -325,30 +259,26 @@ func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User,
 	n := len(args)
 	args = append(args, limit, q.Offset)
 	query := `SELECT ` + userCols + ` FROM users u` + where + ` ORDER BY u.name LIMIT $` + strconv.Itoa(n+1) + ` OFFSET $` + strconv.Itoa(n+2)
-	var (
-		users []store.User
-		ids   []int64
-	)
+	var users sqlstore.UserSet
 	// Two round trips on one snapshot: the page, then its users' groups
 	// and servers.
 	err := s.readSteps(ctx, "list users", func(b *pgx.Batch) {
-		users, ids = nil, nil
+		users = sqlstore.UserSet{}
 		b.Queue(query, args...).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
-				id, u, err := scanUser(rows)
+				id, u, err := codec.ScanUser(rows)
 				if err != nil {
 					return err
 				}
-				ids = append(ids, id)
-				users = append(users, u)
+				users.Add(id, u)
 			}
 			return rows.Err()
 		})
-	}, func(b *pgx.Batch) { queueFillUsers(b, ids, users) })
+	}, func(b *pgx.Batch) { queueFillUsers(b, &users) })
 	if err != nil {
 		return nil, err
 	}
-	return users, nil
+	return users.Users(), nil
 }
 
 // CountUsers implements store.Users.
@@ -356,7 +286,7 @@ func (s *Store) CountUsers(ctx context.Context, q store.UserQuery) (int, error) 
 	if err := store.ValidateUserQuery(q); err != nil {
 		return 0, err
 	}
-	where, args := userWhere(q)
+	where, args := userFilter.Where(q)
 	var n int
 	err := s.single(ctx, "count users", func(qr querier) error {
 		return qr.QueryRow(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&n)
@@ -456,24 +386,16 @@ WHERE g.name = $1 ORDER BY u.name`, name).Query(func(rows pgx.Rows) error {
 
 // ListGroups implements store.Groups.
 func (s *Store) ListGroups(ctx context.Context) ([]store.Group, error) {
-	var groups []store.Group
-	index := map[int64]int{}
+	var groups sqlstore.GroupSet
 	err := s.readSteps(ctx, "list groups", func(b *pgx.Batch) {
-		groups = nil
-		clear(index)
+		groups = sqlstore.GroupSet{}
 		b.Queue(`SELECT id, name, created FROM groups ORDER BY name`).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
-				var (
-					id      int64
-					g       store.Group
-					created pgtype.Timestamptz
-				)
-				if err := rows.Scan(&id, &g.Name, &created); err != nil {
+				id, g, err := codec.ScanGroup(rows)
+				if err != nil {
 					return err
 				}
-				g.Created = fromTS(created)
-				index[id] = len(groups)
-				groups = append(groups, g)
+				groups.Add(id, g)
 			}
 			return rows.Err()
 		})
@@ -486,24 +408,18 @@ func (s *Store) ListGroups(ctx context.Context) ([]store.Group, error) {
 				if err := rows.Scan(&id, &m); err != nil {
 					return err
 				}
-				i := index[id]
-				groups[i].Members = append(groups[i].Members, m)
+				groups.AddMember(id, m)
 			}
 			return rows.Err()
 		})
 	})
-	return groups, err
+	return groups.Groups(), err
 }
 
 // UpdateGroup implements store.Groups.
 func (s *Store) UpdateGroup(ctx context.Context, name string, upd store.GroupUpdate) (store.Group, error) {
-	if err := store.ValidateName("group", name); err != nil {
+	if err := sqlstore.ValidateGroupUpdate(name, upd); err != nil {
 		return store.Group{}, err
-	}
-	for _, u := range append(append([]string(nil), upd.Add...), upd.Remove...) {
-		if err := store.ValidateName("user", u); err != nil {
-			return store.Group{}, err
-		}
 	}
 	var g store.Group
 	err := s.write(ctx, "update group", func(q querier) error {

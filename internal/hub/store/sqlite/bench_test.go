@@ -10,28 +10,21 @@ import (
 	"time"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/storebench"
 	"github.com/hubkit/hubkit/internal/hub/store/sqlite"
 )
 
-// The benchmarks run against one database of benchUsers users, built once
-// per process by the same INSERT statements the store uses, in one
-// transaction: every user has a default server (10% running, 1% pending a
-// spawn, the rest stopped, all with spawner state and user options), is
-// in one or two of 20 groups, has an API token and auth state. See
-// bench/README-store.md for the figures and bench/store.sh to re-run them.
-const (
-	benchUsers  = 50_000
-	benchPage   = 200 // JupyterHub's default and maximum page size
-	benchGroups = 20
-)
-
+// The benchmarks run against one database of storebench.Users users (see
+// storebench for what it holds), built once per process by the same INSERT
+// statements the store uses, in one transaction. See bench/README-store.md
+// for the figures and bench/store.sh to re-run them.
 var fixture struct {
-	once    sync.Once
-	dir     string
-	path    string
-	secrets []string // one token secret per user
-	build   time.Duration
-	err     error
+	once  sync.Once
+	dir   string
+	path  string
+	users []storebench.FixtureUser
+	build time.Duration
+	err   error
 }
 
 func TestMain(m *testing.M) {
@@ -52,7 +45,7 @@ func benchDB(b *testing.B) string {
 		}
 		fixture.path = filepath.Join(fixture.dir, "hub.sqlite")
 		start := time.Now()
-		fixture.secrets, fixture.err = buildFixture(context.Background(), fixture.path, benchUsers)
+		fixture.users, fixture.err = buildFixture(context.Background(), fixture.path, storebench.Users)
 		fixture.build = time.Since(start)
 	})
 	if fixture.err != nil {
@@ -61,23 +54,24 @@ func benchDB(b *testing.B) string {
 	return fixture.path
 }
 
-func benchUserName(i int) string { return fmt.Sprintf("user-%05d@example.org", i) }
-
-func buildFixture(ctx context.Context, path string, n int) ([]string, error) {
+func buildFixture(ctx context.Context, path string, n int) ([]storebench.FixtureUser, error) {
+	users, err := storebench.Fixture(n)
+	if err != nil {
+		return nil, err
+	}
 	s, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	secrets := make([]string, n)
 	tx, err := s.WriterDB().BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
-	for g := range benchGroups {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, name, created) VALUES (?, ?, ?)`, g+1, fmt.Sprintf("group-%02d", g), now); err != nil {
+	now := storebench.Epoch.UnixMicro()
+	for g := range storebench.Groups {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, name, created) VALUES (?, ?, ?)`, g+1, storebench.GroupName(g), now); err != nil {
 			return nil, err
 		}
 	}
@@ -85,44 +79,32 @@ func buildFixture(ctx context.Context, path string, n int) ([]string, error) {
 	auth, _ := tx.PrepareContext(ctx, `INSERT INTO user_auth_states (user_id, state) VALUES (?, ?)`)
 	member, _ := tx.PrepareContext(ctx, `INSERT INTO user_groups (user_id, group_id) VALUES (?, ?) ON CONFLICT DO NOTHING`)
 	server, _ := tx.PrepareContext(ctx, `INSERT INTO servers (user_id, name, state, url, started, last_activity, user_options, pending, pending_owner, created)
-VALUES (?, '', ?, ?, ?, ?, '{"profile":"default"}', ?, ?, ?)`)
-	token, _ := tx.PrepareContext(ctx, `INSERT INTO api_tokens (prefix, hash, user_id, scopes, note, created) VALUES (?, ?, ?, '["access:servers!user"]', 'bench', ?)`)
-	authState := make([]byte, 2048) // an OIDC access, refresh and ID token, encrypted
-	for i := range n {
+VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?)`)
+	token, _ := tx.PrepareContext(ctx, `INSERT INTO api_tokens (prefix, hash, user_id, scopes, note, created) VALUES (?, ?, ?, ?, 'bench', ?)`)
+	authState := make([]byte, storebench.AuthStateSize)
+	scopes := `["` + storebench.TokenScope + `"]`
+	for i, u := range users {
 		id := i + 1
-		name := benchUserName(i)
-		activity := now + int64(i)*1_000_000
-		if _, err := user.ExecContext(ctx, id, name, i%1000 == 0, now, activity); err != nil {
+		activity := u.Activity.UnixMicro()
+		if _, err := user.ExecContext(ctx, id, u.Name, u.Admin, now, activity); err != nil {
 			return nil, err
 		}
 		if _, err := auth.ExecContext(ctx, id, authState); err != nil {
 			return nil, err
 		}
-		for _, g := range []int{i % benchGroups, (i * 7) % benchGroups} {
+		for _, g := range u.Groups {
 			if _, err := member.ExecContext(ctx, id, g+1); err != nil {
 				return nil, err
 			}
 		}
-		var (
-			url, pending, owner string
-			started             any
-		)
-		switch {
-		case i%10 == 0:
-			url, started = fmt.Sprintf("http://10.%d.%d.%d:8888", i>>16&255, i>>8&255, i&255), now
-		case i%100 == 1:
-			pending, owner = "spawn", "hub-0"
+		var started any
+		if u.URL != "" {
+			started = now
 		}
-		state := fmt.Sprintf(`{"namespace":"jhub","pod_name":"jupyter-user-%05d","pvc_name":"claim-user-%05d"}`, i, i)
-		if _, err := server.ExecContext(ctx, id, state, url, started, activity, pending, owner, now); err != nil {
+		if _, err := server.ExecContext(ctx, id, u.State, u.URL, started, activity, storebench.ServerUserOptions, u.Pending, u.PendingOwner, now); err != nil {
 			return nil, err
 		}
-		secret, err := store.NewSecret(nil)
-		if err != nil {
-			return nil, err
-		}
-		secrets[i] = secret
-		if _, err := token.ExecContext(ctx, store.SecretPrefix(secret), store.HashSecret(secret), id, now); err != nil {
+		if _, err := token.ExecContext(ctx, store.SecretPrefix(u.Secret), store.HashSecret(u.Secret), id, scopes, now); err != nil {
 			return nil, err
 		}
 	}
@@ -132,49 +114,23 @@ VALUES (?, '', ?, ?, ?, ?, '{"profile":"default"}', ?, ?, ?)`)
 	// The hub's own Close runs PRAGMA optimize, as it would after a day
 	// of use; a freshly bulk-loaded file without statistics is measured
 	// by BenchmarkStartup50k/first-open below all the same.
-	return secrets, nil
+	return users, nil
 }
 
 // BenchmarkBuild50k reports how long building the fixture took: 50k
 // users, servers, tokens and 75k memberships in one transaction.
 func BenchmarkBuild50k(b *testing.B) {
 	benchDB(b)
-	for b.Loop() {
-	}
-	b.ReportMetric(fixture.build.Seconds(), "s-build")
+	storebench.ReportBuild(b, fixture.build)
 }
 
-// BenchmarkStartup50k is what the hub does when it starts: open the
-// database (schema check), count users for the metrics, load the active
-// servers to re-adopt them, count running servers, and serve the first
-// page of the admin list. JupyterHub #2928: over 15 minutes at this size.
+// BenchmarkStartup50k times a hub's start on this file (storebench.Startup):
+// JupyterHub #2928 reports over 15 minutes at this size.
 func BenchmarkStartup50k(b *testing.B) {
 	path := benchDB(b)
-	ctx := context.Background()
-	var active int
-	for b.Loop() {
-		s, err := sqlite.Open(ctx, path, sqlite.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		total, err := s.CountUsers(ctx, store.UserQuery{})
-		if err != nil || total != benchUsers {
-			b.Fatalf("CountUsers = %d, %v", total, err)
-		}
-		srvs, err := s.ListServers(ctx, store.ServerQuery{Active: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		active = len(srvs)
-		if _, err := s.CountUsers(ctx, store.UserQuery{State: store.UserActive}); err != nil {
-			b.Fatal(err)
-		}
-		if page, err := s.ListUsers(ctx, store.UserQuery{Limit: benchPage}); err != nil || len(page) != benchPage {
-			b.Fatalf("ListUsers = %d users, %v", len(page), err)
-		}
-		s.Close()
-	}
-	b.ReportMetric(float64(active), "active-servers")
+	storebench.Startup(b, func(ctx context.Context) (storebench.Store, error) {
+		return sqlite.Open(ctx, path, sqlite.Options{})
+	})
 }
 
 // BenchmarkStartupSteps50k times each start-up step alone.
@@ -218,151 +174,53 @@ func BenchmarkStartupSteps50k(b *testing.B) {
 	})
 }
 
-// BenchmarkListUsersPage50k is GET /hub/api/users with pagination: one
-// page of 200 users with groups and servers, plus the count for the
-// pagination total.
+// BenchmarkListUsersPage50k times paged GET /hub/api/users
+// (storebench.ListUsersPage) on the default read pool.
 func BenchmarkListUsersPage50k(b *testing.B) {
 	path := benchDB(b)
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	tests := []struct {
-		name string
-		q    store.UserQuery
-	}{
-		{"all/first", store.UserQuery{Limit: benchPage}},
-		{"all/middle", store.UserQuery{Offset: benchUsers / 2, Limit: benchPage}},
-		{"all/last", store.UserQuery{Offset: benchUsers - benchPage, Limit: benchPage}},
-		{"active/first", store.UserQuery{State: store.UserActive, Limit: benchPage}},
-		{"ready/middle", store.UserQuery{State: store.UserReady, Offset: 2500, Limit: benchPage}},
-		{"inactive/first", store.UserQuery{State: store.UserInactive, Limit: benchPage}},
-		{"inactive/last", store.UserQuery{State: store.UserInactive, Offset: 44300, Limit: benchPage}},
-		{"name_filter", store.UserQuery{NameContains: "user-4242", Limit: benchPage}},
-	}
-	for _, tc := range tests {
-		b.Run(tc.name, func(b *testing.B) {
-			for b.Loop() {
-				users, err := s.ListUsers(ctx, tc.q)
-				if err != nil || len(users) == 0 {
-					b.Fatalf("ListUsers = %d, %v", len(users), err)
-				}
-				if _, err := s.CountUsers(ctx, tc.q); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	storebench.ListUsersPage(b, s)
 }
 
-// BenchmarkReads50k: the per-request reads, serial and from all cores,
-// with read pools of 1 and 4 connections (Options.ReadConns).
+// BenchmarkReads50k: the per-request reads (storebench.Reads), serial and
+// from all cores, with read pools of 1 and 4 connections
+// (Options.ReadConns).
 func BenchmarkReads50k(b *testing.B) {
 	path := benchDB(b)
-	ctx := context.Background()
 	for _, conns := range []int{1, 4} {
-		s, err := sqlite.Open(ctx, path, sqlite.Options{ReadConns: conns})
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{ReadConns: conns})
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("GetUser/conns=%d", conns), func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				i++
-				if _, err := s.GetUser(ctx, benchUserName(i*7919%benchUsers)); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(fmt.Sprintf("GetUserParallel/conns=%d", conns), func(b *testing.B) {
-			b.SetParallelism(4)
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					i++
-					if _, err := s.GetUser(ctx, benchUserName(i*7919%benchUsers)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-		b.Run(fmt.Sprintf("LookupToken/conns=%d", conns), func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				i++
-				if _, err := s.LookupToken(ctx, fixture.secrets[i*7919%benchUsers]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		for _, bm := range storebench.Reads(s, fixture.users) {
+			b.Run(fmt.Sprintf("%s/conns=%d", bm.Name, conns), bm.F)
+		}
 		s.Close()
 	}
 }
 
-// BenchmarkWrites50k: the hub's writes on the 50k database, with the
-// default synchronous=FULL and with UnsafeSyncNormal. Each iteration is one
-// committed transaction (fsync included).
+// BenchmarkWrites50k: the hub's writes on the 50k database
+// (storebench.Writes), with the default synchronous=FULL and with
+// UnsafeSyncNormal. Each transaction is committed, fsync included.
 func BenchmarkWrites50k(b *testing.B) {
 	path := benchDB(b)
-	ctx := context.Background()
 	for _, unsafe := range []bool{false, true} {
 		mode := "full"
 		if unsafe {
 			mode = "normal"
 		}
-		s, err := sqlite.Open(ctx, path, sqlite.Options{UnsafeSyncNormal: unsafe})
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{UnsafeSyncNormal: unsafe})
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run("CreateUser/sync="+mode, func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				i++
-				if _, err := s.CreateUser(ctx, store.User{Name: fmt.Sprintf("new-%s-%d", mode, i), Groups: []string{"group-01"}}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("ClaimFinishSpawn/sync="+mode, func(b *testing.B) {
-			// Spawn and stop one inactive user's server per iteration:
-			// four transactions.
-			i := 0
-			for b.Loop() {
-				i++
-				u := benchUserName((i*10 + 5) % benchUsers)
-				if _, err := s.ClaimServer(ctx, u, mode, store.Claim{Phase: store.PhaseSpawn, Owner: "bench"}); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := s.FinishServer(ctx, u, mode, "bench", store.PhaseSpawn, store.Outcome{URL: "http://x"}); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := s.ClaimServer(ctx, u, mode, store.Claim{Phase: store.PhaseStop, Owner: "bench"}); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := s.FinishServer(ctx, u, mode, "bench", store.PhaseStop, store.Outcome{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/4, "µs/tx")
-		})
-		b.Run("RecordActivity1000/sync="+mode, func(b *testing.B) {
-			// One batcher flush of 1000 distinct servers.
-			acts := make([]store.Activity, 1000)
-			t := time.Now()
-			for b.Loop() {
-				t = t.Add(time.Second)
-				for j := range acts {
-					acts[j] = store.Activity{Kind: store.ActivityServer, User: benchUserName(j * 50), Time: t}
-				}
-				if err := s.RecordActivity(ctx, acts); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "µs/entry")
-		})
+		newUser := func(i int) string { return fmt.Sprintf("new-%s-%d", mode, i) }
+		for _, bm := range storebench.Writes(s, newUser, mode) {
+			b.Run(bm.Name+"/sync="+mode, bm.F)
+		}
 		s.Close()
 	}
 }
@@ -373,7 +231,7 @@ func BenchmarkActivityBatcher(b *testing.B) {
 	bt := store.NewActivityBatcher(w, store.BatcherOptions{MaxEntries: 1 << 30})
 	names := make([]string, 1000)
 	for i := range names {
-		names[i] = benchUserName(i)
+		names[i] = storebench.UserName(i)
 	}
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0

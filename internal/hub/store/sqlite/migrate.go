@@ -5,52 +5,20 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one forward-only schema change: migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations are the embedded migrations in version order, numbered
-// 1, 2, 3, … without gaps (checked when the package loads).
-var migrations = mustLoadMigrations()
-
-func mustLoadMigrations() []migration {
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	var ms []migration
-	for i, f := range files { // fs.Glob sorts
-		base := strings.TrimSuffix(path.Base(f), ".sql")
-		num, name, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v != i+1 {
-			panic(fmt.Sprintf("sqlite: migration %s: want version %d in a name NNNN_name.sql", f, i+1))
-		}
-		b, err := migrationFS.ReadFile(f)
-		if err != nil {
-			panic(err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	return ms
-}
+// migrations are the embedded migrations/NNNN_name.sql in version order,
+// numbered 1, 2, 3, … without gaps (checked when the package loads).
+var migrations = sqlstore.MustLoadMigrations("sqlite", migrationFS)
 
 // SchemaVersion is the schema version this package migrates to.
-func SchemaVersion() int { return len(migrations) }
+func SchemaVersion() int { return migrations.Latest() }
 
 // Version returns the schema version of the open database.
 func (s *Store) Version(ctx context.Context) (int, error) {
@@ -66,49 +34,57 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 // version, so that processes opening one file at the same moment apply each
 // migration once.
 func (s *Store) migrate(ctx context.Context, target int) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	return migrations.Migrate(ctx, schema{s}, target, "database "+s.path, s.opts.Logger.With("path", s.path))
+}
+
+// schema is the file's schema for the migration runner. It takes no lock
+// of its own: each of its transactions is BEGIN IMMEDIATE on the writer,
+// which holds the file's write lock from its start.
+type schema struct{ s *Store }
+
+var _ sqlstore.Schema = schema{}
+
+func (m schema) Lock(ctx context.Context) (unlock func(), err error) {
+	if _, err := m.s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     name    TEXT    NOT NULL,
     applied INTEGER NOT NULL
 ) STRICT`); err != nil {
-		return fmt.Errorf("sqlite: %w: creating schema_migrations: %w", store.ErrSchema, s.wrap(err, "migrate"))
+		return nil, fmt.Errorf("sqlite: %w: creating schema_migrations: %w", store.ErrSchema, m.s.wrap(err, "migrate"))
 	}
-	for {
-		done, err := s.migrateOne(ctx, target)
-		if err != nil || done {
-			return err
-		}
-	}
+	return func() {}, nil
 }
 
-func (s *Store) migrateOne(ctx context.Context, target int) (done bool, err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+func (m schema) InTx(ctx context.Context, fn func(sqlstore.SchemaTx) error) error {
+	tx, err := m.s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return false, s.wrap(err, "migrate")
+		return err
 	}
 	defer tx.Rollback()
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return false, s.wrap(err, "migrate")
+	if err := fn(schemaTx{m.s, tx}); err != nil {
+		return err
 	}
-	if current > len(migrations) {
-		return false, fmt.Errorf("sqlite: %w: database %s has schema version %d, newer than this program's %d",
-			store.ErrSchema, s.path, current, len(migrations))
+	return tx.Commit()
+}
+
+func (m schema) Wrap(_ context.Context, err error, op string) error { return m.s.wrap(err, op) }
+
+type schemaTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (t schemaTx) Version(ctx context.Context) (int, error) {
+	var v int
+	err := t.tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func (t schemaTx) Apply(ctx context.Context, m sqlstore.Migration) error {
+	if _, err := t.tx.ExecContext(ctx, m.SQL); err != nil {
+		return err
 	}
-	if current >= target {
-		return true, nil
-	}
-	m := migrations[current]
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("sqlite: %w: migration %d (%s): %w", store.ErrSchema, m.version, m.name, s.wrap(err, "migrate"))
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
-		m.version, m.name, s.now().UnixMicro()); err != nil {
-		return false, fmt.Errorf("sqlite: %w: recording migration %d: %w", store.ErrSchema, m.version, s.wrap(err, "migrate"))
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: %w: migration %d: %w", store.ErrSchema, m.version, s.wrap(err, "migrate"))
-	}
-	s.opts.Logger.Info("sqlite: migrated schema", "path", s.path, "version", m.version, "name", m.name)
-	return false, nil
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
+		m.Version, m.Name, t.s.now().UnixMicro())
+	return err
 }

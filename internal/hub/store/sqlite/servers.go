@@ -3,50 +3,18 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
+// serverCols are the columns of codec.ScanServer.
 const serverCols = `s.name, s.state, s.url, s.started, s.last_activity, s.user_options, s.pending, s.pending_owner, s.pending_expires, s.created`
-
-// scanServer scans serverCols, preceded by one more column into first when
-// first is not nil.
-func scanServer(sc interface{ Scan(...any) error }, first any) (store.Server, error) {
-	var (
-		srv                                       store.Server
-		state                                     string
-		options                                   sql.NullString
-		pending                                   string
-		started, activity, pendingExpires, create sql.NullInt64
-	)
-	dest := []any{&srv.Name, &state, &srv.URL, &started, &activity, &options, &pending, &srv.PendingOwner, &pendingExpires, &create}
-	if first != nil {
-		dest = append([]any{first}, dest...)
-	}
-	if err := sc.Scan(dest...); err != nil {
-		return store.Server{}, err
-	}
-	if err := json.Unmarshal([]byte(state), &srv.State); err != nil {
-		return store.Server{}, fmt.Errorf("sqlite: server %q: stored state is not a JSON object of strings: %w", srv.Name, err)
-	}
-	if len(srv.State) == 0 {
-		srv.State = nil
-	}
-	if options.Valid {
-		srv.UserOptions = json.RawMessage(options.String)
-	}
-	srv.Pending = store.Phase(pending)
-	srv.Started, srv.LastActivity = fromMicros(started), fromMicros(activity)
-	srv.PendingExpires, srv.Created = fromMicros(pendingExpires), fromMicros(create)
-	return srv, nil
-}
 
 func getServer(ctx context.Context, q queryer, user, server string) (int64, store.Server, error) {
 	var id int64
-	srv, err := scanServer(q.QueryRowContext(ctx, `SELECT s.id, `+serverCols+` FROM servers s JOIN users u ON u.id = s.user_id
+	srv, err := codec.ScanServer(q.QueryRowContext(ctx, `SELECT s.id, `+serverCols+` FROM servers s JOIN users u ON u.id = s.user_id
 WHERE u.name = ? AND s.name = ?`, user, server), &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		if _, uerr := userID(ctx, q, user); uerr != nil {
@@ -58,16 +26,9 @@ WHERE u.name = ? AND s.name = ?`, user, server), &id)
 	return id, srv, err
 }
 
-func validateRef(user, server string) error {
-	if err := store.ValidateName("user", user); err != nil {
-		return err
-	}
-	return store.ValidateServerName(server)
-}
-
 // GetServer implements store.Servers.
 func (s *Store) GetServer(ctx context.Context, user, server string) (store.Server, error) {
-	if err := validateRef(user, server); err != nil {
+	if err := sqlstore.ValidateRef(user, server); err != nil {
 		return store.Server{}, err
 	}
 	var srv store.Server
@@ -102,7 +63,7 @@ func (s *Store) ListServers(ctx context.Context, q store.ServerQuery) ([]store.S
 		}
 		for rows.Next() {
 			var user string
-			srv, err := scanServer(rows, &user)
+			srv, err := codec.ScanServer(rows, &user)
 			if err != nil {
 				rows.Close()
 				return err
@@ -120,19 +81,12 @@ func (s *Store) ListServers(ctx context.Context, q store.ServerQuery) ([]store.S
 // start: no other claim, in this process or another, can come between
 // them.
 func (s *Store) ClaimServer(ctx context.Context, user, server string, c store.Claim) (store.Server, error) {
-	if err := validateRef(user, server); err != nil {
+	expires, options, err := sqlstore.ClaimValues(user, server, c)
+	if err != nil {
 		return store.Server{}, err
-	}
-	if err := store.ValidateClaim(c); err != nil {
-		return store.Server{}, err
-	}
-	expires := store.UTC(c.Expires)
-	var options any
-	if c.Phase == store.PhaseSpawn && c.UserOptions != nil {
-		options = string(c.UserOptions)
 	}
 	var out store.Server
-	err := s.write(ctx, "claim server", func(tx *sql.Tx) error {
+	err = s.write(ctx, "claim server", func(tx *sql.Tx) error {
 		now := s.now()
 		id, srv, err := getServer(ctx, tx, user, server)
 		switch {
@@ -164,22 +118,12 @@ user_options = coalesce(?, user_options) WHERE id = ?`, string(c.Phase), c.Owner
 
 // FinishServer implements store.Servers.
 func (s *Store) FinishServer(ctx context.Context, user, server, owner string, phase store.Phase, o store.Outcome) (store.Server, error) {
-	if err := validateRef(user, server); err != nil {
+	state, err := sqlstore.FinishValues(user, server, owner, phase, o)
+	if err != nil {
 		return store.Server{}, err
-	}
-	if err := store.ValidateClaim(store.Claim{Phase: phase, Owner: owner}); err != nil {
-		return store.Server{}, err
-	}
-	var state any
-	if o.State != nil {
-		b, err := json.Marshal(o.State)
-		if err != nil {
-			return store.Server{}, store.Invalid("server state: %v", err)
-		}
-		state = string(b)
 	}
 	var out store.Server
-	err := s.write(ctx, "finish server", func(tx *sql.Tx) error {
+	err = s.write(ctx, "finish server", func(tx *sql.Tx) error {
 		id, srv, err := getServer(ctx, tx, user, server)
 		if err != nil {
 			return err
@@ -187,18 +131,7 @@ func (s *Store) FinishServer(ctx context.Context, user, server, owner string, ph
 		if err := store.CheckFinish(srv, owner, phase); err != nil {
 			return err
 		}
-		var started any
-		if o.URL != "" {
-			t := store.UTC(o.Started)
-			switch {
-			case !t.IsZero():
-			case srv.Running():
-				t = srv.Started
-			default:
-				t = s.now()
-			}
-			started = micros(t)
-		}
+		started := micros(sqlstore.Started(o, srv, s.now))
 		if _, err := tx.ExecContext(ctx, `UPDATE servers SET pending = '', pending_owner = '', pending_expires = NULL,
 url = ?, started = ?, state = coalesce(?, state) WHERE id = ?`, o.URL, started, state, id); err != nil {
 			return err
@@ -211,7 +144,7 @@ url = ?, started = ?, state = coalesce(?, state) WHERE id = ?`, o.URL, started, 
 
 // DeleteServer implements store.Servers.
 func (s *Store) DeleteServer(ctx context.Context, user, server string) error {
-	if err := validateRef(user, server); err != nil {
+	if err := sqlstore.ValidateRef(user, server); err != nil {
 		return err
 	}
 	return s.write(ctx, "delete server", func(tx *sql.Tx) error {
@@ -219,9 +152,8 @@ func (s *Store) DeleteServer(ctx context.Context, user, server string) error {
 		if err != nil {
 			return err
 		}
-		if srv.Active() {
-			return store.Conflict("server %s is active (pending %q, running %t): stop it first",
-				store.RefString(user, server), srv.Pending, srv.Running())
+		if err := sqlstore.CheckDelete(srv); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM servers WHERE id = ?`, id)
 		return err

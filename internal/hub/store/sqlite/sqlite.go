@@ -15,6 +15,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -95,7 +96,7 @@ type Store struct {
 // Open fails with an error matching store.ErrSchema when the file's schema
 // is newer than this program.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	return open(ctx, path, opts, len(migrations))
+	return open(ctx, path, opts, migrations.Latest())
 }
 
 func open(ctx context.Context, path string, opts Options, version int) (*Store, error) {
@@ -273,7 +274,7 @@ func (s *Store) wrap(err error, op string) error {
 	switch {
 	case err == nil:
 		return nil
-	case isStoreError(err):
+	case sqlstore.IsStoreError(err):
 		return err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("sqlite: %s: %w", op, err)
@@ -290,16 +291,6 @@ func (s *Store) wrap(err error, op string) error {
 		}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
-}
-
-func isStoreError(err error) bool {
-	for _, e := range []error{store.ErrNotFound, store.ErrConflict, store.ErrInvalid,
-		store.ErrExpired, store.ErrUnavailable, store.ErrSchema} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }
 
 // isConstraint reports whether err is a SQLite constraint violation of the
@@ -329,6 +320,9 @@ func fromMicros(n sql.NullInt64) time.Time {
 	}
 	return time.UnixMicro(n.Int64).UTC()
 }
+
+// codec scans rows: times are INTEGER microseconds, scopes JSON text.
+var codec = sqlstore.Codec[sql.NullInt64, string]{Backend: "sqlite", Time: fromMicros, Scopes: parseScopes}
 
 // queryer is what *sql.Tx and *sql.DB have in common.
 type queryer interface {

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
 func scopesJSON(scopes []string) string {
@@ -49,25 +49,13 @@ func clientExists(ctx context.Context, q queryer, id string) error {
 	return err
 }
 
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // CreateToken implements store.Tokens.
 func (s *Store) CreateToken(ctx context.Context, secret string, t store.Token) (store.Token, error) {
-	if err := store.ValidateSecret(secret); err != nil {
+	t, err := sqlstore.NewToken(secret, t, s.now)
+	if err != nil {
 		return store.Token{}, err
 	}
-	if err := store.ValidateToken(t); err != nil {
-		return store.Token{}, err
-	}
-	t.Prefix, t.Hash = store.SecretPrefix(secret), store.HashSecret(secret)
-	t.Scopes = store.SortedUnique(t.Scopes)
-	t.Created, t.Expires, t.LastActivity = s.now(), store.UTC(t.Expires), time.Time{}
-	err := s.write(ctx, "create token", func(tx *sql.Tx) error {
+	err = s.write(ctx, "create token", func(tx *sql.Tx) error {
 		uid, service, err := ownerID(ctx, tx, t.Owner)
 		if err != nil {
 			return err
@@ -79,7 +67,7 @@ func (s *Store) CreateToken(ctx context.Context, secret string, t store.Token) (
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO api_tokens (prefix, hash, user_id, service, client_id, scopes, note, created, expires)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			t.Prefix, t.Hash, uid, service, nullString(t.ClientID), scopesJSON(t.Scopes), t.Note,
+			t.Prefix, t.Hash, uid, service, sqlstore.NullString(t.ClientID), scopesJSON(t.Scopes), t.Note,
 			micros(t.Created), micros(t.Expires)).Scan(&t.ID)
 		if isUnique(err) {
 			return store.Conflict("a token with this secret exists")
@@ -92,106 +80,74 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 	return t, nil
 }
 
+// tokenCols are the columns of codec.ScanToken, from tokenFrom.
 const tokenCols = `t.id, t.prefix, t.hash, coalesce(u.name, ''), coalesce(t.service, ''), coalesce(t.client_id, ''),
 t.scopes, t.note, t.created, t.expires, t.last_activity`
 
 const tokenFrom = ` FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id`
 
-func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
-	var (
-		t                          store.Token
-		scopes                     string
-		created, expires, activity sql.NullInt64
-	)
-	err := sc.Scan(&t.ID, &t.Prefix, &t.Hash, &t.Owner.User, &t.Owner.Service, &t.ClientID,
-		&scopes, &t.Note, &created, &expires, &activity)
+// queryTokens reads the tokens that where (a WHERE clause on tokenFrom,
+// with an ORDER BY if needed) selects.
+func queryTokens(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]store.Token, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+tokenFrom+where, args...)
 	if err != nil {
-		return store.Token{}, err
+		return nil, err
 	}
-	t.Scopes, err = parseScopes(scopes)
-	t.Created, t.Expires, t.LastActivity = fromMicros(created), fromMicros(expires), fromMicros(activity)
-	return t, err
+	var out []store.Token
+	for rows.Next() {
+		t, err := codec.ScanToken(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, closeRows(rows)
 }
 
 // LookupToken implements store.Tokens: it reads the tokens with the
 // secret's prefix (an index lookup) and compares each one's hash in
 // constant time.
 func (s *Store) LookupToken(ctx context.Context, secret string) (store.Token, error) {
-	if store.ValidateSecret(secret) != nil {
-		return store.Token{}, fmt.Errorf("%w: no token has this secret", store.ErrNotFound)
-	}
-	var (
-		found store.Token
-		ok    bool
-	)
-	err := s.read(ctx, "lookup token", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+tokenFrom+` WHERE t.prefix = ?`, store.SecretPrefix(secret))
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			if store.CheckHash(t.Hash, secret) {
-				found, ok = t, true
-			}
-		}
-		return closeRows(rows)
-	})
-	switch {
-	case err != nil:
+	prefix, err := sqlstore.TokenPrefix(secret)
+	if err != nil {
 		return store.Token{}, err
-	case !ok:
-		return store.Token{}, fmt.Errorf("%w: no token has this secret", store.ErrNotFound)
-	case !found.Expires.IsZero() && !found.Expires.After(s.now()):
-		return store.Token{}, fmt.Errorf("%w: token %d expired at %s", store.ErrExpired, found.ID, found.Expires.Format(time.RFC3339))
 	}
-	return found, nil
+	var candidates []store.Token
+	err = s.read(ctx, "lookup token", func(tx *sql.Tx) error {
+		var err error
+		candidates, err = queryTokens(ctx, tx, ` WHERE t.prefix = ?`, prefix)
+		return err
+	})
+	if err != nil {
+		return store.Token{}, err
+	}
+	return sqlstore.MatchToken(secret, candidates, s.now())
 }
 
 // ListTokens implements store.Tokens.
 func (s *Store) ListTokens(ctx context.Context, q store.TokenQuery) ([]store.Token, error) {
+	if err := sqlstore.ValidateTokenQuery(q); err != nil {
+		return nil, err
+	}
 	where, args := " WHERE 1", []any{}
-	if q.Owner != (store.Owner{}) {
-		if err := store.ValidateOwner(q.Owner); err != nil {
-			return nil, err
-		}
-		if q.Owner.User != "" {
-			where += ` AND u.name = ?`
-			args = append(args, q.Owner.User)
-		} else {
-			where += ` AND t.service = ?`
-			args = append(args, q.Owner.Service)
-		}
+	switch {
+	case q.Owner.User != "":
+		where += ` AND u.name = ?`
+		args = append(args, q.Owner.User)
+	case q.Owner.Service != "":
+		where += ` AND t.service = ?`
+		args = append(args, q.Owner.Service)
 	}
 	if q.ClientID != "" {
-		if err := store.ValidateName("OAuth client", q.ClientID); err != nil {
-			return nil, err
-		}
 		where += ` AND t.client_id = ?`
 		args = append(args, q.ClientID)
 	}
-	if len(args) == 0 {
-		return nil, store.Invalid("token query selects nothing: set an owner or a client ID")
-	}
 	var out []store.Token
 	err := s.read(ctx, "list tokens", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+tokenFrom+where+` ORDER BY t.id`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, t)
-		}
-		return closeRows(rows)
+		var err error
+		out, err = queryTokens(ctx, tx, where+` ORDER BY t.id`, args...)
+		return err
 	})
 	return out, err
 }
@@ -206,10 +162,7 @@ func (s *Store) DeleteToken(ctx context.Context, id int64) error {
 
 // PutOAuthClient implements store.OAuth.
 func (s *Store) PutOAuthClient(ctx context.Context, c store.OAuthClient, secret string) (store.OAuthClient, error) {
-	if err := store.ValidateOAuthClient(c); err != nil {
-		return store.OAuthClient{}, err
-	}
-	if err := store.ValidateSecret(secret); err != nil {
+	if err := sqlstore.ValidateOAuthClient(c, secret); err != nil {
 		return store.OAuthClient{}, err
 	}
 	var out store.OAuthClient
@@ -232,22 +185,11 @@ description = excluded.description, user_id = excluded.user_id, service = exclud
 }
 
 func getClient(ctx context.Context, q queryer, id string) (store.OAuthClient, error) {
-	var (
-		c       store.OAuthClient
-		scopes  string
-		created sql.NullInt64
-	)
-	err := q.QueryRowContext(ctx, `SELECT c.id, c.secret_hash, c.redirect_uri, c.description, coalesce(u.name, ''), coalesce(c.service, ''),
-c.scopes, c.created FROM oauth_clients c LEFT JOIN users u ON u.id = c.user_id WHERE c.id = ?`, id).Scan(
-		&c.ID, &c.SecretHash, &c.RedirectURI, &c.Description, &c.Owner.User, &c.Owner.Service, &scopes, &created)
+	c, err := codec.ScanOAuthClient(q.QueryRowContext(ctx, `SELECT c.id, c.secret_hash, c.redirect_uri, c.description, coalesce(u.name, ''), coalesce(c.service, ''),
+c.scopes, c.created FROM oauth_clients c LEFT JOIN users u ON u.id = c.user_id WHERE c.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.OAuthClient{}, store.NotFound("OAuth client", id)
 	}
-	if err != nil {
-		return store.OAuthClient{}, err
-	}
-	c.Created = fromMicros(created)
-	c.Scopes, err = parseScopes(scopes)
 	return c, err
 }
 
@@ -278,15 +220,11 @@ func (s *Store) DeleteOAuthClient(ctx context.Context, id string) error {
 
 // CreateOAuthCode implements store.OAuth.
 func (s *Store) CreateOAuthCode(ctx context.Context, code string, c store.OAuthCode) (store.OAuthCode, error) {
-	if err := store.ValidateSecret(code); err != nil {
+	c, err := sqlstore.NewOAuthCode(code, c, s.now)
+	if err != nil {
 		return store.OAuthCode{}, err
 	}
-	if err := store.ValidateOAuthCode(c); err != nil {
-		return store.OAuthCode{}, err
-	}
-	c.Scopes = store.SortedUnique(c.Scopes)
-	c.Created, c.Expires = s.now(), store.UTC(c.Expires)
-	err := s.write(ctx, "create OAuth code", func(tx *sql.Tx) error {
+	err = s.write(ctx, "create OAuth code", func(tx *sql.Tx) error {
 		if err := clientExists(ctx, tx, c.ClientID); err != nil {
 			return err
 		}
@@ -312,23 +250,18 @@ code_challenge_method, scopes, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?,
 // ConsumeOAuthCode implements store.OAuth: the read and the delete are one
 // write transaction, so one code is consumed once.
 func (s *Store) ConsumeOAuthCode(ctx context.Context, code, clientID string) (store.OAuthCode, error) {
-	notFound := fmt.Errorf("%w: no such authorization code for client %q", store.ErrNotFound, clientID)
-	if store.ValidateSecret(code) != nil {
-		return store.OAuthCode{}, notFound
+	hash, err := sqlstore.CodeHash(code, clientID)
+	if err != nil {
+		return store.OAuthCode{}, err
 	}
 	var (
 		c     store.OAuthCode
 		found bool
 	)
-	hash := store.HashSecret(code)
-	err := s.write(ctx, "consume OAuth code", func(tx *sql.Tx) error {
-		var (
-			scopes           string
-			created, expires sql.NullInt64
-		)
-		err := tx.QueryRowContext(ctx, `SELECT c.client_id, u.name, c.redirect_uri, c.code_challenge, c.code_challenge_method,
-c.scopes, c.created, c.expires FROM oauth_codes c JOIN users u ON u.id = c.user_id WHERE c.code_hash = ?`, hash).Scan(
-			&c.ClientID, &c.User, &c.RedirectURI, &c.CodeChallenge, &c.CodeChallengeMethod, &scopes, &created, &expires)
+	err = s.write(ctx, "consume OAuth code", func(tx *sql.Tx) error {
+		var err error
+		c, err = codec.ScanOAuthCode(tx.QueryRowContext(ctx, `SELECT c.client_id, u.name, c.redirect_uri, c.code_challenge, c.code_challenge_method,
+c.scopes, c.created, c.expires FROM oauth_codes c JOIN users u ON u.id = c.user_id WHERE c.code_hash = ?`, hash))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -336,31 +269,20 @@ c.scopes, c.created, c.expires FROM oauth_codes c JOIN users u ON u.id = c.user_
 			return err
 		}
 		found = true
-		c.Created, c.Expires = fromMicros(created), fromMicros(expires)
-		if c.Scopes, err = parseScopes(scopes); err != nil {
-			return err
-		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM oauth_codes WHERE code_hash = ?`, hash)
 		return err
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return store.OAuthCode{}, err
-	case !found, c.ClientID != clientID:
-		return store.OAuthCode{}, notFound
-	case !c.Expires.After(s.now()):
-		return store.OAuthCode{}, fmt.Errorf("%w: authorization code expired at %s", store.ErrExpired, c.Expires.Format(time.RFC3339))
 	}
-	return c, nil
+	return sqlstore.Consumed(c, found, clientID, s.now())
 }
 
 // RecordActivity implements store.ActivityWriter: one transaction, one
 // UPDATE per entry, each a no-op when the stored time is already later.
 func (s *Store) RecordActivity(ctx context.Context, acts []store.Activity) error {
-	for _, a := range acts {
-		if err := store.ValidateActivity(a); err != nil {
-			return err
-		}
+	if err := sqlstore.ValidateActivities(acts); err != nil {
+		return err
 	}
 	if len(acts) == 0 {
 		return nil

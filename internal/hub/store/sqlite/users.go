@@ -7,48 +7,33 @@ import (
 	"strings"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
+	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
 )
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
-	if err := store.ValidateName("user", u.Name); err != nil {
+	u, err := sqlstore.NewUser(u, s.now)
+	if err != nil {
 		return store.User{}, err
-	}
-	groups := store.SortedUnique(u.Groups)
-	if err := validateGroups(groups); err != nil {
-		return store.User{}, err
-	}
-	created := store.UTC(u.Created)
-	if created.IsZero() {
-		created = s.now()
 	}
 	var out store.User
-	err := s.write(ctx, "create user", func(tx *sql.Tx) error {
+	err = s.write(ctx, "create user", func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO users (name, admin, created) VALUES (?, ?, ?) RETURNING id`,
-			u.Name, u.Admin, micros(created)).Scan(&id)
+			u.Name, u.Admin, micros(u.Created)).Scan(&id)
 		if isUnique(err) {
 			return store.Conflict("user %q exists", u.Name)
 		}
 		if err != nil {
 			return err
 		}
-		if err := s.setGroups(ctx, tx, id, groups); err != nil {
+		if err := s.setGroups(ctx, tx, id, u.Groups); err != nil {
 			return err
 		}
 		out, err = getUser(ctx, tx, u.Name)
 		return err
 	})
 	return out, err
-}
-
-func validateGroups(groups []string) error {
-	for _, g := range groups {
-		if err := store.ValidateName("group", g); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // setGroups replaces the memberships of user id with groups, creating
@@ -83,43 +68,30 @@ func (s *Store) GetUser(ctx context.Context, name string) (store.User, error) {
 	return u, err
 }
 
+// userCols are the columns of codec.ScanUser.
 const userCols = `u.id, u.name, u.admin, u.created, u.last_activity`
 
-func scanUser(sc interface{ Scan(...any) error }) (int64, store.User, error) {
-	var (
-		id       int64
-		u        store.User
-		created  sql.NullInt64
-		activity sql.NullInt64
-	)
-	err := sc.Scan(&id, &u.Name, &u.Admin, &created, &activity)
-	u.Created, u.LastActivity = fromMicros(created), fromMicros(activity)
-	return id, u, err
-}
-
 func getUser(ctx context.Context, q queryer, name string) (store.User, error) {
-	id, u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.name = ?`, name))
+	id, u, err := codec.ScanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, store.NotFound("user", name)
 	}
 	if err != nil {
 		return store.User{}, err
 	}
-	users := []store.User{u}
-	if err := fillUsers(ctx, q, []int64{id}, users); err != nil {
+	var users sqlstore.UserSet
+	users.Add(id, u)
+	if err := fillUsers(ctx, q, &users); err != nil {
 		return store.User{}, err
 	}
-	return users[0], nil
+	return users.Users()[0], nil
 }
 
-// fillUsers loads the groups and servers of users (whose IDs are ids, in
-// the same order) in a few queries, whatever the number of users.
-func fillUsers(ctx context.Context, q queryer, ids []int64, users []store.User) error {
+// fillUsers loads the groups and servers of users in a few queries,
+// whatever their number.
+func fillUsers(ctx context.Context, q queryer, users *sqlstore.UserSet) error {
 	const chunk = 500
-	index := make(map[int64]int, len(ids))
-	for i, id := range ids {
-		index[id] = i
-	}
+	ids := users.IDs()
 	for lo := 0; lo < len(ids); lo += chunk {
 		part := ids[lo:min(lo+chunk, len(ids))]
 		in, args := inList(part)
@@ -135,8 +107,7 @@ WHERE ug.user_id IN (`+in+`) ORDER BY g.name`, args...)
 				rows.Close()
 				return err
 			}
-			i := index[id]
-			users[i].Groups = append(users[i].Groups, g)
+			users.AddGroup(id, g)
 		}
 		if err := closeRows(rows); err != nil {
 			return err
@@ -148,14 +119,12 @@ WHERE s.user_id IN (`+in+`) ORDER BY s.name`, args...)
 		}
 		for rows.Next() {
 			var id int64
-			srv, err := scanServer(rows, &id)
+			srv, err := codec.ScanServer(rows, &id)
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			i := index[id]
-			srv.User = users[i].Name
-			users[i].Servers = append(users[i].Servers, srv)
+			users.AddServer(id, srv)
 		}
 		if err := closeRows(rows); err != nil {
 			return err
@@ -182,23 +151,12 @@ func inList(ids []int64) (string, []any) {
 
 // UpdateUser implements store.Users.
 func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdate) (store.User, error) {
-	if err := store.ValidateName("user", name); err != nil {
+	groups, err := sqlstore.ValidateUserUpdate(name, upd)
+	if err != nil {
 		return store.User{}, err
 	}
-	if upd.Name != nil {
-		if err := store.ValidateName("user", *upd.Name); err != nil {
-			return store.User{}, err
-		}
-	}
-	var groups []string
-	if upd.Groups != nil {
-		groups = store.SortedUnique(*upd.Groups)
-		if err := validateGroups(groups); err != nil {
-			return store.User{}, err
-		}
-	}
 	var out store.User
-	err := s.write(ctx, "update user", func(tx *sql.Tx) error {
+	err = s.write(ctx, "update user", func(tx *sql.Tx) error {
 		id, err := userID(ctx, tx, name)
 		if err != nil {
 			return err
@@ -268,73 +226,50 @@ func notFoundIfNone(res sql.Result, err error, kind, name string) error {
 // small covering index (one entry per active server) once per query,
 // rather than probing the servers of every user (measured in
 // bench/README-store.md: 3× faster at 50k users).
-const (
-	activeUserIDs = `SELECT s.user_id FROM servers s WHERE (s.url <> '' OR s.pending <> '')`
-	condActive    = `u.id IN (` + activeUserIDs + `)`
-	condReady     = `u.id IN (` + activeUserIDs + ` AND s.url <> '' AND s.pending = '')`
-	condInactive  = `u.id NOT IN (` + activeUserIDs + `)`
-)
+const activeUserIDs = `SELECT s.user_id FROM servers s WHERE (s.url <> '' OR s.pending <> '')`
 
-func userWhere(q store.UserQuery) (string, []any) {
-	var conds []string
-	var args []any
-	switch q.State {
-	case store.UserActive:
-		conds = append(conds, condActive)
-	case store.UserReady:
-		conds = append(conds, condReady)
-	case store.UserInactive:
-		conds = append(conds, condInactive)
-	}
-	if q.NameContains != "" {
-		// LIKE folds ASCII letters only, which is the contract.
-		conds = append(conds, `u.name LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+likeEscaper.Replace(q.NameContains)+"%")
-	}
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+var userFilter = sqlstore.UserFilter{
+	Active:   `u.id IN (` + activeUserIDs + `)`,
+	Ready:    `u.id IN (` + activeUserIDs + ` AND s.url <> '' AND s.pending = '')`,
+	Inactive: `u.id NOT IN (` + activeUserIDs + `)`,
+	// LIKE folds ASCII letters only, which is the contract.
+	NameContains: `u.name LIKE ? ESCAPE '\'`,
 }
-
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, error) {
 	if err := store.ValidateUserQuery(q); err != nil {
 		return nil, err
 	}
-	where, args := userWhere(q)
+	where, args := userFilter.Where(q)
 	limit := q.Limit
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
 	args = append(args, limit, q.Offset)
-	var users []store.User
+	var users sqlstore.UserSet
 	err := s.read(ctx, "list users", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users u`+where+` ORDER BY u.name LIMIT ? OFFSET ?`, args...)
 		if err != nil {
 			return err
 		}
-		var ids []int64
 		for rows.Next() {
-			id, u, err := scanUser(rows)
+			id, u, err := codec.ScanUser(rows)
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			ids = append(ids, id)
-			users = append(users, u)
+			users.Add(id, u)
 		}
 		if err := closeRows(rows); err != nil {
 			return err
 		}
-		return fillUsers(ctx, tx, ids, users)
+		return fillUsers(ctx, tx, &users)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return users, nil
+	return users.Users(), nil
 }
 
 // CountUsers implements store.Users.
@@ -342,7 +277,7 @@ func (s *Store) CountUsers(ctx context.Context, q store.UserQuery) (int, error) 
 	if err := store.ValidateUserQuery(q); err != nil {
 		return 0, err
 	}
-	where, args := userWhere(q)
+	where, args := userFilter.Where(q)
 	var n int
 	err := s.read(ctx, "count users", func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&n)
@@ -457,26 +392,19 @@ WHERE ug.group_id = ? ORDER BY u.name`, id)
 
 // ListGroups implements store.Groups.
 func (s *Store) ListGroups(ctx context.Context) ([]store.Group, error) {
-	var groups []store.Group
+	var groups sqlstore.GroupSet
 	err := s.read(ctx, "list groups", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, name, created FROM groups ORDER BY name`)
 		if err != nil {
 			return err
 		}
-		index := map[int64]int{}
 		for rows.Next() {
-			var (
-				id      int64
-				g       store.Group
-				created sql.NullInt64
-			)
-			if err := rows.Scan(&id, &g.Name, &created); err != nil {
+			id, g, err := codec.ScanGroup(rows)
+			if err != nil {
 				rows.Close()
 				return err
 			}
-			g.Created = fromMicros(created)
-			index[id] = len(groups)
-			groups = append(groups, g)
+			groups.Add(id, g)
 		}
 		if err := closeRows(rows); err != nil {
 			return err
@@ -494,23 +422,17 @@ func (s *Store) ListGroups(ctx context.Context) ([]store.Group, error) {
 				rows.Close()
 				return err
 			}
-			i := index[id]
-			groups[i].Members = append(groups[i].Members, m)
+			groups.AddMember(id, m)
 		}
 		return closeRows(rows)
 	})
-	return groups, err
+	return groups.Groups(), err
 }
 
 // UpdateGroup implements store.Groups.
 func (s *Store) UpdateGroup(ctx context.Context, name string, upd store.GroupUpdate) (store.Group, error) {
-	if err := store.ValidateName("group", name); err != nil {
+	if err := sqlstore.ValidateGroupUpdate(name, upd); err != nil {
 		return store.Group{}, err
-	}
-	for _, u := range append(append([]string(nil), upd.Add...), upd.Remove...) {
-		if err := store.ValidateName("user", u); err != nil {
-			return store.Group{}, err
-		}
 	}
 	var g store.Group
 	err := s.write(ctx, "update group", func(tx *sql.Tx) error {

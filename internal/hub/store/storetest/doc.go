@@ -57,5 +57,9 @@
 // backend agrees on the rules; what remains backend-specific is making the
 // read-decide-write of a claim atomic (SQLite: BEGIN IMMEDIATE;
 // PostgreSQL: SELECT … FOR UPDATE, or INSERT … ON CONFLICT for the first
-// claim) and sorting names bytewise (COLLATE "C").
+// claim) and sorting names bytewise (COLLATE "C"). The two SQL backends
+// also share the Go code around their SQL (input normalisation, rows into
+// users, servers and tokens, the migration runner) in
+// internal/hub/store/internal/sqlstore, and their benchmarks in
+// internal/hub/store/internal/storebench.
 package storetest

@@ -1,0 +1,43 @@
+package sqlstore
+
+import (
+	"strings"
+
+	"github.com/hubkit/hubkit/internal/hub/store"
+)
+
+// UserFilter is one backend's SQL for the filters of a store.UserQuery:
+// conditions on the users table, aliased u.
+type UserFilter struct {
+	// Active, Ready and Inactive are the conditions of the state filters
+	// (store.UserActive, …).
+	Active, Ready, Inactive string
+	// NameContains is the condition of the name filter, with one
+	// placeholder for a LIKE pattern whose escape character is \.
+	NameContains string
+}
+
+// Where returns the WHERE clause (with a leading space; "" when q selects
+// every user) for q's filters, and its arguments.
+func (f UserFilter) Where(q store.UserQuery) (string, []any) {
+	var conds []string
+	var args []any
+	switch q.State {
+	case store.UserActive:
+		conds = append(conds, f.Active)
+	case store.UserReady:
+		conds = append(conds, f.Ready)
+	case store.UserInactive:
+		conds = append(conds, f.Inactive)
+	}
+	if q.NameContains != "" {
+		conds = append(conds, f.NameContains)
+		args = append(args, "%"+likeEscaper.Replace(q.NameContains)+"%")
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
