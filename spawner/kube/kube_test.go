@@ -447,3 +447,49 @@ func TestSecretEnvGoesThroughTheSecret(t *testing.T) {
 		t.Errorf("secret holds %q", got)
 	}
 }
+
+// TestUnschedulableForItsClaimIsWaitedFor: a scheduler that tries the pod
+// before it sees the pod's new claim marks it unschedulable and tries
+// again; the start waits for that instead of failing.
+func TestUnschedulableForItsClaimIsWaitedFor(t *testing.T) {
+	k, ns := setup(t, func(*corev1.Pod) testenv.Behaviour { return testenv.Hang })
+	s := newSpawner(t, k, kube.Config{Namespace: ns, Options: kube.Options{StoragePVCEnsure: true, StartTimeout: 60}})
+	ref := spawner.Ref{User: "ferris"}
+	done := make(chan error, 1)
+	go func() { _, err := start(t, s, ref); done <- err }()
+
+	ctx := t.Context()
+	var pod *corev1.Pod
+	for pod == nil {
+		if p, err := k.Client.CoreV1().Pods(ns).Get(ctx, "jupyter-ferris", metav1.GetOptions{}); err == nil {
+			pod = p
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	now := metav1.Now()
+	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+		Reason: corev1.PodReasonUnschedulable, LastTransitionTime: now,
+		Message: `0/20 nodes are available: persistentvolumeclaim "claim-ferris" not found. preemption: 0/20 nodes are available: 20 Preemption is not helpful for scheduling.`}}
+	pod, err := k.Client.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	select {
+	case err := <-done:
+		t.Fatalf("the start ended while the scheduler was still trying: %v", err)
+	default:
+	}
+	// The scheduler's next try places the pod; it starts.
+	pod.Spec.NodeName = "envtest-node"
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.9.8.7",
+		Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()},
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "notebook", Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}}}
+	if _, err := k.Client.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("start after the claim became schedulable: %v", err)
+	}
+}

@@ -39,6 +39,18 @@ var configReasons = map[string]bool{
 	"RunContainerError":          true,
 }
 
+// volumeGrace is how long an unschedulable pod whose claim is missing or
+// unbound is waited for before the start fails.
+const volumeGrace = 30 * time.Second
+
+// volumeRace reports whether a scheduling failure is about the pod's
+// claim ("persistentvolumeclaim \"claim-x\" not found", "pod has
+// unbound immediate PersistentVolumeClaims").
+func volumeRace(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "persistentvolumeclaim") && (strings.Contains(m, "not found") || strings.Contains(m, "unbound"))
+}
+
 func terminated(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded
 }
@@ -89,6 +101,13 @@ func (s *Spawner) assess(p *corev1.Pod, scaleUp bool) assessment {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
 			if scaleUp || s.cfg.Options.WaitForScaleUp {
 				return assessment{phase: spawner.PhasePending, reason: "Unschedulable", message: "waiting for a node: " + c.Message}
+			}
+			// The scheduler may try the pod before it sees the claim the
+			// spawner created a moment earlier, or before the claim is
+			// bound; it tries again. Only a claim problem that lasts is
+			// final.
+			if volumeRace(c.Message) && s.cfg.Now().Sub(c.LastTransitionTime.Time) < volumeGrace {
+				return assessment{phase: spawner.PhasePending, reason: "Unschedulable", message: "waiting for the volume: " + c.Message}
 			}
 			return assessment{phase: spawner.PhaseFailed, reason: "Unschedulable", message: c.Message}
 		}
