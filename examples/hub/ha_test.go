@@ -116,6 +116,10 @@ func TestReplicas(t *testing.T) {
 		startReplica(t, r, dir)
 		t.Cleanup(func() { r.kill(syscall.SIGKILL) })
 	}
+	// Registered after the replicas' cleanups, so it runs before them:
+	// the servers the replicas started outlive a killed hub (as they
+	// should), so stop them here.
+	t.Cleanup(func() { killServers(filepath.Join(dir, "servers", "servers")) })
 	a, b := &hubRun{t: t, url: "http://" + reps[0].addr, log: reps[0].log}, &hubRun{t: t, url: "http://" + reps[1].addr, log: reps[1].log}
 	logs := func() string { return "--- hub-a:\n" + reps[0].log.String() + "\n--- hub-b:\n" + reps[1].log.String() }
 
@@ -339,5 +343,23 @@ func balancer(addrs ...string) http.Handler {
 				return nil, fmt.Errorf("no replica answers")
 			},
 		},
+	}
+}
+
+// killServers kills the process groups of the local spawner's servers
+// recorded in stateDir's state files.
+func killServers(stateDir string) {
+	files, _ := filepath.Glob(filepath.Join(stateDir, "*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var st struct {
+			PID int `json:"pid"`
+		}
+		if json.Unmarshal(b, &st) == nil && st.PID > 1 {
+			_ = syscall.Kill(-st.PID, syscall.SIGKILL)
+		}
 	}
 }
