@@ -19,32 +19,12 @@ if command -v jupyterhub-singleuser >/dev/null 2>&1; then
   exit 0
 fi
 
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-  SUDO=(sudo)
-fi
-export DEBIAN_FRONTEND=noninteractive
-
-# apt-get update only when the package lists do not know the package.
-if ! apt-cache policy jupyterhub 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-  log "updating package lists"
-  "${SUDO[@]}" apt-get update -q
-fi
-
-install() {
-  "${SUDO[@]}" apt-get install -y -q --no-install-recommends jupyterhub
-}
-log "installing jupyterhub (Debian package)"
-if ! install; then
-  # Stale package lists point at versions the mirror no longer has.
-  log "install failed; updating package lists and retrying"
-  "${SUDO[@]}" apt-get update -q
-  install
-fi
+source "$(dirname "$0")/lib/apt.sh"
+apt_install install-jupyterhub jupyterhub
 
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
   log "disabling the jupyterhub.service that the package enabled"
-  "${SUDO[@]}" systemctl disable --now jupyterhub.service || true
+  as_root systemctl disable --now jupyterhub.service || true
 fi
 
 command -v jupyterhub-singleuser >/dev/null

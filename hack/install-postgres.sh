@@ -32,39 +32,19 @@ if have_binaries >/dev/null; then
   exit 0
 fi
 
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-  SUDO=(sudo)
-fi
-export DEBIAN_FRONTEND=noninteractive
-
-# apt-get update only when the package lists do not know the package.
-if ! apt-cache policy postgresql 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-  log "updating package lists"
-  "${SUDO[@]}" apt-get update -q
-fi
-
-install() {
-  "${SUDO[@]}" apt-get install -y -q --no-install-recommends postgresql
-}
-log "installing postgresql (Debian package)"
-if ! install; then
-  # Stale package lists point at versions the mirror no longer has.
-  log "install failed; updating package lists and retrying"
-  "${SUDO[@]}" apt-get update -q
-  install
-fi
+source "$(dirname "$0")/lib/apt.sh"
+apt_install install-postgres postgresql
 
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
   log "disabling the postgresql.service that the package enabled"
-  "${SUDO[@]}" systemctl disable --now postgresql.service || true
+  as_root systemctl disable --now postgresql.service || true
 else
   # No systemd (a container): the package started its cluster through
   # the init script.
   log "stopping the cluster that the package started"
-  "${SUDO[@]}" service postgresql stop || true
+  as_root service postgresql stop || true
   if command -v update-rc.d >/dev/null 2>&1; then
-    "${SUDO[@]}" update-rc.d postgresql disable >/dev/null 2>&1 || true
+    as_root update-rc.d postgresql disable >/dev/null 2>&1 || true
   fi
 fi
 

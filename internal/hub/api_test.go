@@ -219,46 +219,6 @@ func (f *fakeSpawner) Status(ctx context.Context, ref spawner.Ref) (spawner.Stat
 	return spawner.Status{Ref: ref, Phase: spawner.PhaseStopped}, nil
 }
 
-// request calls the hub at path (from the host on) with a token (none when
-// "") and extra headers, and returns the response, whose body is read and
-// closed, and the body.
-func (th *testHub) request(method, path, token string, body any, header http.Header) (*http.Response, []byte) {
-	th.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			th.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, th.url+path, rd)
-	if err != nil {
-		th.t.Fatal(err)
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "token "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		th.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		th.t.Fatal(err)
-	}
-	return resp, b
-}
 
 // object decodes a JSON object.
 func object(t *testing.T, b []byte) map[string]any {

@@ -185,8 +185,10 @@ func (th *testHub) stop() {
 	_ = th.db.Close()
 }
 
-// api calls the hub's API with a token and returns the status and body.
-func (th *testHub) api(method, path, token string, body any) (int, []byte) {
+// request calls the hub at path (from the host on) with a token (none when
+// "") and extra headers, and returns the response, whose body is read and
+// closed, and the body.
+func (th *testHub) request(method, path, token string, body any, header http.Header) (*http.Response, []byte) {
 	th.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -202,20 +204,33 @@ func (th *testHub) api(method, path, token string, body any) (int, []byte) {
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, th.url+"/hub/api"+path, rd)
+	req, err := http.NewRequest(method, th.url+path, rd)
 	if err != nil {
 		th.t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "token "+token)
 	}
-	req.Header.Set("Accept", paginationType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		th.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		th.t.Fatal(err)
+	}
+	return resp, b
+}
+
+// api calls the hub's API with a token (asking for paginated listings)
+// and returns the status and body.
+func (th *testHub) api(method, path, token string, body any) (int, []byte) {
+	th.t.Helper()
+	resp, b := th.request(method, "/hub/api"+path, token, body, http.Header{"Accept": {paginationType}})
 	return resp.StatusCode, b
 }
 
