@@ -219,7 +219,6 @@ func (f *fakeSpawner) Status(ctx context.Context, ref spawner.Ref) (spawner.Stat
 	return spawner.Status{Ref: ref, Phase: spawner.PhaseStopped}, nil
 }
 
-
 // object decodes a JSON object.
 func object(t *testing.T, b []byte) map[string]any {
 	t.Helper()
