@@ -166,7 +166,9 @@ func (h *Hub) tokenPrincipal(ctx context.Context, secret string) (*principal, er
 			return &principal{service: s.Name, scopes: s.scopes}, nil
 		}
 	}
-	t, err := h.st.LookupToken(ctx, secret)
+	// The token and its owner in one read: a user deleted meanwhile
+	// takes their tokens along (ErrNotFound).
+	t, u, err := h.st.LookupTokenUser(ctx, secret)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExpired) || errors.Is(err, store.ErrInvalid) {
 			return nil, errBadToken
@@ -183,13 +185,6 @@ func (h *Hub) tokenPrincipal(ctx context.Context, secret string) (*principal, er
 			return nil, err
 		}
 		return &principal{service: s.Name, scopes: set, token: &t}, nil
-	}
-	u, err := h.st.GetUser(ctx, t.Owner.User)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errBadToken
-		}
-		return nil, err
 	}
 	set, err := tokenScopes(t, userScopes(u), scopes.Owner{User: u.Name})
 	if err != nil {

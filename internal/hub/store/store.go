@@ -75,6 +75,11 @@ type Users interface {
 	// CountUsers returns how many users q selects, ignoring q.Offset and
 	// q.Limit: the total of a paginated listing.
 	CountUsers(ctx context.Context, q UserQuery) (int, error)
+
+	// ListUsersPage returns what ListUsers and CountUsers return for q,
+	// the page and the total of a paginated listing, from one consistent
+	// snapshot.
+	ListUsersPage(ctx context.Context, q UserQuery) ([]User, int, error)
 }
 
 // AuthStates keeps each user's auth state: the authenticator's tokens,
@@ -173,6 +178,13 @@ type Tokens interface {
 	// comparison is by hash, in constant time. It does not record
 	// activity.
 	LookupToken(ctx context.Context, secret string) (Token, error)
+
+	// LookupTokenUser returns what LookupToken returns for secret, with
+	// the same errors, and, when the token's owner is a user, that user
+	// as GetUser returns them, from one consistent snapshot: what
+	// authenticating a request by token needs. User is the zero value
+	// when the owner is a service. It does not record activity.
+	LookupTokenUser(ctx context.Context, secret string) (Token, User, error)
 
 	// ListTokens returns the tokens q selects, expired ones included,
 	// ordered by ID.

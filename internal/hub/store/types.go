@@ -76,7 +76,7 @@ const (
 	UserInactive UserState = "inactive"
 )
 
-// UserQuery selects users for ListUsers and CountUsers.
+// UserQuery selects users for ListUsers, CountUsers and ListUsersPage.
 type UserQuery struct {
 	// State filters by server state; UserAny for all users.
 	State UserState

@@ -163,6 +163,14 @@ func BenchmarkListUsersPage50k(b *testing.B) {
 	storebench.ListUsersPage(b, s)
 }
 
+// BenchmarkListUsersPageOneCall50k is BenchmarkListUsersPage50k with the
+// page and its total read by one ListUsersPage call
+// (storebench.ListUsersPageOneCall).
+func BenchmarkListUsersPageOneCall50k(b *testing.B) {
+	s := openBench(b)
+	storebench.ListUsersPageOneCall(b, s)
+}
+
 // BenchmarkReads50k: the per-request reads (storebench.Reads), serial and
 // from 4 goroutines per core.
 func BenchmarkReads50k(b *testing.B) {

@@ -86,9 +86,13 @@
 //
 // Reads that take several queries run in one REPEATABLE READ READ ONLY
 // transaction (one snapshot) whose BEGIN and COMMIT travel in the same
-// batches as the queries: GetUser is one round trip, ListUsers two (the
-// page, then its users' groups and servers); single-query reads run
-// without an explicit transaction.
+// batches as the queries: GetUser is one round trip, ListUsers and
+// ListUsersPage two (the page, then its users' groups and servers, with
+// the count for ListUsersPage unless the page tells the total: the last
+// page); LookupTokenUser is one round trip, its queries keyed by the
+// token's prefix (the candidate tokens, and the users who own them with
+// their groups and servers); single-query reads run without an explicit
+// transaction.
 //
 // # Errors and retries
 //

@@ -137,8 +137,16 @@ func queueFillUsers(b *pgx.Batch, users *sqlstore.UserSet) {
 	if len(ids) == 0 {
 		return
 	}
+	queueUserRows(b, users, `= ANY($1)`, ids)
+}
+
+// queueUserRows queues the two queries that load the groups and servers
+// of the users whose IDs match in (`= ANY($1)`, `IN (SELECT …)`: a
+// condition on a user ID, with one placeholder, $1, for arg) into users,
+// which holds those users.
+func queueUserRows(b *pgx.Batch, users *sqlstore.UserSet, in string, arg any) {
 	b.Queue(`SELECT ug.user_id, g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id
-WHERE ug.user_id = ANY($1) ORDER BY g.name`, ids).Query(func(rows pgx.Rows) error {
+WHERE ug.user_id `+in+` ORDER BY g.name`, arg).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				id int64
@@ -151,7 +159,7 @@ WHERE ug.user_id = ANY($1) ORDER BY g.name`, ids).Query(func(rows pgx.Rows) erro
 		}
 		return rows.Err()
 	})
-	b.Queue(`SELECT s.user_id, `+serverCols+` FROM servers s WHERE s.user_id = ANY($1) ORDER BY s.name`, ids).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT s.user_id, `+serverCols+` FROM servers s WHERE s.user_id `+in+` ORDER BY s.name`, arg).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id int64
 			srv, err := codec.ScanServer(rows, &id)
@@ -248,37 +256,8 @@ var userFilter = sqlstore.UserFilter{
 
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, error) {
-	if err := store.ValidateUserQuery(q); err != nil {
-		return nil, err
-	}
-	where, args := userFilter.Where(q)
-	var limit any // NULL: no limit
-	if q.Limit > 0 {
-		limit = q.Limit
-	}
-	n := len(args)
-	args = append(args, limit, q.Offset)
-	query := `SELECT ` + userCols + ` FROM users u` + where + ` ORDER BY u.name LIMIT $` + strconv.Itoa(n+1) + ` OFFSET $` + strconv.Itoa(n+2)
-	var users sqlstore.UserSet
-	// Two round trips on one snapshot: the page, then its users' groups
-	// and servers.
-	err := s.readSteps(ctx, "list users", func(b *pgx.Batch) {
-		users = sqlstore.UserSet{}
-		b.Queue(query, args...).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				id, u, err := codec.ScanUser(rows)
-				if err != nil {
-					return err
-				}
-				users.Add(id, u)
-			}
-			return rows.Err()
-		})
-	}, func(b *pgx.Batch) { queueFillUsers(b, &users) })
-	if err != nil {
-		return nil, err
-	}
-	return users.Users(), nil
+	users, _, err := s.listUsers(ctx, q, false)
+	return users, err
 }
 
 // CountUsers implements store.Users.
@@ -292,6 +271,63 @@ func (s *Store) CountUsers(ctx context.Context, q store.UserQuery) (int, error) 
 		return qr.QueryRow(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&n)
 	})
 	return n, err
+}
+
+// ListUsersPage implements store.Users: ListUsers with the count in its
+// second batch, in the same two round trips; when the page tells the
+// total (sqlstore.PageTotal), the count is not run.
+func (s *Store) ListUsersPage(ctx context.Context, q store.UserQuery) ([]store.User, int, error) {
+	return s.listUsers(ctx, q, true)
+}
+
+// listUsers reads the users q selects, with their groups and servers, and
+// when count is set how many users q selects ignoring its Offset and
+// Limit.
+func (s *Store) listUsers(ctx context.Context, q store.UserQuery, count bool) ([]store.User, int, error) {
+	if err := store.ValidateUserQuery(q); err != nil {
+		return nil, 0, err
+	}
+	where, args := userFilter.Where(q)
+	var limit any // NULL: no limit
+	if q.Limit > 0 {
+		limit = q.Limit
+	}
+	n := len(args)
+	query := `SELECT ` + userCols + ` FROM users u` + where + ` ORDER BY u.name LIMIT $` + strconv.Itoa(n+1) + ` OFFSET $` + strconv.Itoa(n+2)
+	var (
+		users sqlstore.UserSet
+		total int
+	)
+	// Two round trips on one snapshot: the page, then its users' groups
+	// and servers (and the count).
+	err := s.readSteps(ctx, "list users", func(b *pgx.Batch) {
+		users, total = sqlstore.UserSet{}, 0
+		b.Queue(query, append(args[:n:n], limit, q.Offset)...).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				id, u, err := codec.ScanUser(rows)
+				if err != nil {
+					return err
+				}
+				users.Add(id, u)
+			}
+			return rows.Err()
+		})
+	}, func(b *pgx.Batch) {
+		queueFillUsers(b, &users)
+		if !count {
+			return
+		}
+		var ok bool
+		if total, ok = sqlstore.PageTotal(q, len(users.IDs())); !ok {
+			b.Queue(`SELECT count(*) FROM users u`+where, args...).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&total)
+			})
+		}
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return users.Users(), total, nil
 }
 
 // AuthState implements store.AuthStates.

@@ -19,8 +19,11 @@ import (
 // statements the store uses, in one transaction. See bench/README-store.md
 // for the figures and bench/store.sh to re-run them.
 var fixture struct {
+	dirOnce sync.Once
+	dir     string
+	dirErr  error
+
 	once  sync.Once
-	dir   string
 	path  string
 	users []storebench.FixtureUser
 	build time.Duration
@@ -35,15 +38,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// benchDir returns the directory of the benchmarks' databases, removed by
+// TestMain.
+func benchDir(b *testing.B) string {
+	b.Helper()
+	fixture.dirOnce.Do(func() {
+		fixture.dir, fixture.dirErr = os.MkdirTemp("", "hubkit-store-bench")
+	})
+	if fixture.dirErr != nil {
+		b.Fatal(fixture.dirErr)
+	}
+	return fixture.dir
+}
+
 // benchDB returns the path of the shared 50k-user database.
 func benchDB(b *testing.B) string {
 	b.Helper()
+	dir := benchDir(b)
 	fixture.once.Do(func() {
-		fixture.dir, fixture.err = os.MkdirTemp("", "hubkit-store-bench")
-		if fixture.err != nil {
-			return
-		}
-		fixture.path = filepath.Join(fixture.dir, "hub.sqlite")
+		fixture.path = filepath.Join(dir, "hub.sqlite")
 		start := time.Now()
 		fixture.users, fixture.err = buildFixture(context.Background(), fixture.path, storebench.Users)
 		fixture.build = time.Since(start)
@@ -184,6 +197,103 @@ func BenchmarkListUsersPage50k(b *testing.B) {
 	}
 	defer s.Close()
 	storebench.ListUsersPage(b, s)
+}
+
+// BenchmarkListUsersPageOneCall50k is BenchmarkListUsersPage50k with the
+// page and its total read by one ListUsersPage call
+// (storebench.ListUsersPageOneCall).
+func BenchmarkListUsersPageOneCall50k(b *testing.B) {
+	path := benchDB(b)
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storebench.ListUsersPageOneCall(b, s)
+}
+
+// pageFixture is a database of pageUsers users for BenchmarkListUsersPage,
+// built once per process.
+var pageFixture struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+const pageUsers = 10_000
+
+// BenchmarkListUsersPage times ListUsers of one page of
+// storebench.Page users, with their groups and servers, at the start,
+// middle and end of 10,000 users who each have a stopped default server
+// (with spawner state and user options); a third of them are in one or
+// two groups. It is the query side of the hub's paginated user list,
+// without the count.
+func BenchmarkListUsersPage(b *testing.B) {
+	dir := benchDir(b)
+	pageFixture.once.Do(func() {
+		pageFixture.path = filepath.Join(dir, "page.sqlite")
+		pageFixture.err = buildPageFixture(context.Background(), pageFixture.path)
+	})
+	if pageFixture.err != nil {
+		b.Fatal(pageFixture.err)
+	}
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, pageFixture.path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, offset := range []int{0, pageUsers / 2, pageUsers - storebench.Page} {
+		b.Run(fmt.Sprintf("offset=%d", offset), func(b *testing.B) {
+			for b.Loop() {
+				users, err := s.ListUsers(ctx, store.UserQuery{Offset: offset, Limit: storebench.Page})
+				if err != nil || len(users) != storebench.Page || len(users[0].Servers) != 1 {
+					b.Fatalf("ListUsers = %d users, %v", len(users), err)
+				}
+			}
+		})
+	}
+}
+
+// buildPageFixture makes BenchmarkListUsersPage's database at path, in one
+// transaction.
+func buildPageFixture(ctx context.Context, path string) error {
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tx, err := s.WriterDB().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := storebench.Epoch.UnixMicro()
+	for g := range storebench.Groups {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, name, created) VALUES (?, ?, ?)`, g+1, storebench.GroupName(g), now); err != nil {
+			return err
+		}
+	}
+	for i := range pageUsers {
+		id := i + 1
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, admin, created, last_activity) VALUES (?, ?, ?, ?, ?)`,
+			id, storebench.UserName(i), i%1000 == 0, now, now+int64(i)*1e6); err != nil {
+			return err
+		}
+		if i%3 == 0 {
+			for _, g := range []int{i % storebench.Groups, (i*7 + 1) % storebench.Groups} {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO user_groups (user_id, group_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, g+1); err != nil {
+					return err
+				}
+			}
+		}
+		state := fmt.Sprintf(`{"namespace":"jhub","pod_name":"jupyter-user-%05d","pvc_name":"claim-user-%05d"}`, i, i)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO servers (user_id, name, state, url, last_activity, user_options, pending, pending_owner, created)
+VALUES (?, '', ?, '', ?, ?, '', '', ?)`, id, state, now+int64(i)*1e6, storebench.ServerUserOptions, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // BenchmarkReads50k: the per-request reads (storebench.Reads), serial and

@@ -32,6 +32,24 @@
 // a power loss; Options.UnsafeSyncNormal trades that for speed) and a
 // memory map of the file (Options.MmapSize).
 //
+// # Prepared statements
+//
+// modernc.org/sqlite keeps no statement cache, and parsing and planning a
+// statement costs more than running most of the store's: on the hub's
+// per-request reads (a token and its user) it was over a quarter of the
+// hub's CPU. So each pool, the readers and the writer, keeps one prepared
+// statement per query text, which database/sql prepares once on each of
+// its connections; a transaction runs it with Tx.StmtContext. A text is
+// prepared after the first transaction that runs it has ended, as
+// preparing needs a connection of the pool and a transaction holds one.
+// The texts are fixed: lists of IDs are one JSON array argument
+// (IN (SELECT value FROM json_each(?))), never a list of placeholders of
+// varying length, and a cap on each cache keeps a text made by mistake
+// from growing it without bound (texts beyond it run unprepared). Close
+// closes the statements. On the 50,000-user benchmark database this made
+// GetUser and LookupToken about a third faster, and CreateUser and claims
+// 30% faster (40% with UnsafeSyncNormal).
+//
 // Several processes may open one file (the tests do, as two "replicas"):
 // SQLite's file lock then serialises their writes, and claims stay
 // exactly-once. A network file system is not supported; use PostgreSQL.

@@ -57,8 +57,7 @@ func ExampleOpen() {
 
 	// GET /hub/api/users?state=inactive&offset=0&limit=1
 	q := store.UserQuery{State: store.UserInactive, Limit: 1}
-	page, _ := s.ListUsers(ctx, q)
-	total, _ := s.CountUsers(ctx, q)
+	page, total, _ := s.ListUsersPage(ctx, q)
 	fmt.Println("inactive:", page[0].Name, "of", total)
 
 	// At start-up the hub reads only active servers.

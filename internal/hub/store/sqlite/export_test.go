@@ -16,3 +16,7 @@ func (s *Store) WriterDB() *sql.DB { return s.w }
 // BeginWriteForTest starts a write transaction (BEGIN IMMEDIATE): it
 // holds the database's write lock until it ends.
 func (s *Store) BeginWriteForTest(ctx context.Context) (*sql.Tx, error) { return s.w.BeginTx(ctx, nil) }
+
+// CachedReadStmts returns the number of statements in the read pool's
+// statement cache.
+func (s *Store) CachedReadStmts() int { return s.rstmts.len() }

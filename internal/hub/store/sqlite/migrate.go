@@ -23,7 +23,7 @@ func SchemaVersion() int { return migrations.Latest() }
 // Version returns the schema version of the open database.
 func (s *Store) Version(ctx context.Context) (int, error) {
 	var v int
-	err := s.read(ctx, "schema version", func(tx *sql.Tx) error {
+	err := s.read(ctx, "schema version", func(tx queryer) error {
 		return tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
 	})
 	return v, err

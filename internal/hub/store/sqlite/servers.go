@@ -32,7 +32,7 @@ func (s *Store) GetServer(ctx context.Context, user, server string) (store.Serve
 		return store.Server{}, err
 	}
 	var srv store.Server
-	err := s.read(ctx, "get server", func(tx *sql.Tx) error {
+	err := s.read(ctx, "get server", func(tx queryer) error {
 		var err error
 		_, srv, err = getServer(ctx, tx, user, server)
 		return err
@@ -56,7 +56,7 @@ func (s *Store) ListServers(ctx context.Context, q store.ServerQuery) ([]store.S
 	}
 	query += ` ORDER BY u.name, s.name`
 	var out []store.Server
-	err := s.read(ctx, "list servers", func(tx *sql.Tx) error {
+	err := s.read(ctx, "list servers", func(tx queryer) error {
 		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -86,7 +86,7 @@ func (s *Store) ClaimServer(ctx context.Context, user, server string, c store.Cl
 		return store.Server{}, err
 	}
 	var out store.Server
-	err = s.write(ctx, "claim server", func(tx *sql.Tx) error {
+	err = s.write(ctx, "claim server", func(tx *cachedTx) error {
 		now := s.now()
 		id, srv, err := getServer(ctx, tx, user, server)
 		switch {
@@ -123,7 +123,7 @@ func (s *Store) FinishServer(ctx context.Context, user, server, owner string, ph
 		return store.Server{}, err
 	}
 	var out store.Server
-	err = s.write(ctx, "finish server", func(tx *sql.Tx) error {
+	err = s.write(ctx, "finish server", func(tx *cachedTx) error {
 		id, srv, err := getServer(ctx, tx, user, server)
 		if err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *Store) DeleteServer(ctx context.Context, user, server string) error {
 	if err := sqlstore.ValidateRef(user, server); err != nil {
 		return err
 	}
-	return s.write(ctx, "delete server", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete server", func(tx *cachedTx) error {
 		id, srv, err := getServer(ctx, tx, user, server)
 		if err != nil {
 			return err

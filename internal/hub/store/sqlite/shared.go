@@ -21,7 +21,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.D
 		return store.Lease{}, err
 	}
 	l := store.Lease{Name: name}
-	err := s.write(ctx, "acquire lease", func(tx *sql.Tx) error {
+	err := s.write(ctx, "acquire lease", func(tx *cachedTx) error {
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
@@ -48,7 +48,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 	if err := store.ValidateLeaseOwner(name, owner); err != nil {
 		return err
 	}
-	return s.write(ctx, "release lease", func(tx *sql.Tx) error {
+	return s.write(ctx, "release lease", func(tx *cachedTx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, owner)
 		return err
 	})
@@ -62,7 +62,7 @@ func (s *Store) PutValue(ctx context.Context, key string, value []byte, expires 
 	if value == nil {
 		value = []byte{} // an empty BLOB, not NULL
 	}
-	return s.write(ctx, "put value", func(tx *sql.Tx) error {
+	return s.write(ctx, "put value", func(tx *cachedTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO kv_values (key, value, expires) VALUES (?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
 			key, value, micros(expires))
@@ -78,7 +78,7 @@ func (s *Store) GetValue(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	var v []byte
-	err := s.read(ctx, "get value", func(tx *sql.Tx) error {
+	err := s.read(ctx, "get value", func(tx queryer) error {
 		err := tx.QueryRowContext(ctx, `SELECT value FROM kv_values WHERE key = ? AND (expires IS NULL OR expires > ?)`,
 			key, s.now().UnixMicro()).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -100,7 +100,7 @@ func (s *Store) DeleteValue(ctx context.Context, key string) error {
 	if err := store.ValidateKey("value key", key); err != nil {
 		return err
 	}
-	return s.write(ctx, "delete value", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete value", func(tx *cachedTx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM kv_values WHERE key = ?`, key)
 		return err
 	})
@@ -114,7 +114,7 @@ func (s *Store) UseOnce(ctx context.Context, key string, expires time.Time) (boo
 		return false, err
 	}
 	var first bool
-	err := s.write(ctx, "use key once", func(tx *sql.Tx) error {
+	err := s.write(ctx, "use key once", func(tx *cachedTx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO used_keys (key, expires) VALUES (?, ?)
 ON CONFLICT (key) DO UPDATE SET expires = excluded.expires
 WHERE used_keys.expires IS NOT NULL AND used_keys.expires <= ?`,

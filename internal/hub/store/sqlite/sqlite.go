@@ -85,6 +85,8 @@ func (o Options) withDefaults() Options {
 type Store struct {
 	w      *sql.DB // one connection, BEGIN IMMEDIATE: every write
 	r      *sql.DB // ReadConns connections, query_only: every read
+	rstmts *stmtCache
+	wstmts *stmtCache
 	opts   Options
 	path   string
 	closed atomic.Bool
@@ -129,7 +131,7 @@ func open(ctx context.Context, path string, opts Options, version int) (*Store, 
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, opts: opts, path: path}
+	s := &Store{w: w, wstmts: newStmtCache(w, maxCachedStmts), opts: opts, path: path}
 	if err := s.connectWriter(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -149,7 +151,7 @@ func open(ctx context.Context, path string, opts Options, version int) (*Store, 
 	r.SetMaxIdleConns(opts.ReadConns)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	s.r = r
+	s.r, s.rstmts = r, newStmtCache(r, maxCachedStmts)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -206,9 +208,9 @@ func (s *Store) Close() error {
 	}
 	var errR error
 	if s.r != nil {
-		errR = s.r.Close()
+		errR = errors.Join(s.rstmts.close(), s.r.Close())
 	}
-	return errors.Join(errR, s.w.Close())
+	return errors.Join(errR, s.wstmts.close(), s.w.Close())
 }
 
 // Ping checks that both the writer and a reader answer.
@@ -216,13 +218,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.closed.Load() {
 		return s.errClosed()
 	}
-	for _, db := range []*sql.DB{s.w, s.r} {
-		var one int
-		if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-			return s.wrap(err, "ping")
-		}
+	var one int
+	if err := s.w.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return s.wrap(err, "ping")
 	}
-	return nil
+	return s.read(ctx, "ping", func(tx queryer) error {
+		return tx.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	})
 }
 
 func (s *Store) errClosed() error {
@@ -231,8 +233,11 @@ func (s *Store) errClosed() error {
 
 func (s *Store) now() time.Time { return store.UTC(s.opts.Now()) }
 
-// read runs fn in one read transaction: a consistent snapshot.
-func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+// read runs fn in one read transaction: a consistent snapshot. fn's
+// queries run through the read pool's statement cache; the texts it ran
+// for the first time are prepared for the next calls once the transaction
+// has ended (see stmtCache).
+func (s *Store) read(ctx context.Context, op string, fn func(q queryer) error) error {
 	if s.closed.Load() {
 		return s.errClosed()
 	}
@@ -240,16 +245,20 @@ func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 	if err != nil {
 		return s.wrap(err, op)
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return s.wrap(err, op)
+	q := &cachedTx{tx: tx, cache: s.rstmts}
+	err = fn(q)
+	tx.Rollback()
+	if len(q.missed) > 0 {
+		s.rstmts.add(ctx, q.missed)
 	}
-	return nil
+	return s.wrap(err, op)
 }
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE on the single
-// writer connection) and commits it when fn returns nil.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+// writer connection) and commits it when fn returns nil. fn's statements
+// run through the writer's statement cache, as read's do through the
+// readers'.
+func (s *Store) write(ctx context.Context, op string, fn func(tx *cachedTx) error) error {
 	if s.closed.Load() {
 		return s.errClosed()
 	}
@@ -257,14 +266,16 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	if err != nil {
 		return s.wrap(err, op)
 	}
-	if err := fn(tx); err != nil {
+	q := &cachedTx{tx: tx, cache: s.wstmts}
+	if err = fn(q); err != nil {
 		tx.Rollback()
-		return s.wrap(err, op)
+	} else {
+		err = tx.Commit()
 	}
-	if err := tx.Commit(); err != nil {
-		return s.wrap(err, op)
+	if len(q.missed) > 0 {
+		s.wstmts.add(ctx, q.missed)
 	}
-	return nil
+	return s.wrap(err, op)
 }
 
 // wrap translates an error at the boundary: store errors and context
@@ -314,17 +325,21 @@ func micros(t time.Time) any {
 	return t.UTC().UnixMicro()
 }
 
-func fromMicros(n sql.NullInt64) time.Time {
-	if !n.Valid {
+// fromMicros converts a time column, scanned into an any: the driver's
+// int64, or nil for NULL. (Scanning into an any is database/sql's cheapest
+// path; the columns are INTEGER in STRICT tables, so nothing else comes.)
+func fromMicros(v any) time.Time {
+	n, ok := v.(int64)
+	if !ok {
 		return time.Time{}
 	}
-	return time.UnixMicro(n.Int64).UTC()
+	return time.UnixMicro(n).UTC()
 }
 
 // codec scans rows: times are INTEGER microseconds, scopes JSON text.
-var codec = sqlstore.Codec[sql.NullInt64, string]{Backend: "sqlite", Time: fromMicros, Scopes: parseScopes}
+var codec = sqlstore.Codec[any, string]{Backend: "sqlite", Time: fromMicros, Scopes: parseScopes}
 
-// queryer is what *sql.Tx and *sql.DB have in common.
+// queryer is what *sql.Tx, *sql.DB and *cachedTx have in common.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

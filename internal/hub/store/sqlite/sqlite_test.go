@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -172,5 +173,79 @@ func TestBusyIsUnavailable(t *testing.T) {
 	_, err = b.CreateUser(ctx, store.User{Name: "alice"})
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("CreateUser while another process writes: error = %v, want ErrUnavailable", err)
+	}
+}
+
+// TestStatementCache: reads go through a bounded set of prepared
+// statements, whatever the number of users they read, and Close closes
+// them.
+func TestStatementCache(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// More users than one IN list of the old chunked queries held, in one
+	// transaction.
+	const users = 1200
+	tx, err := s.WriterDB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, name, created) VALUES (1, 'g', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range users {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, created) VALUES (?, ?, 0)`, i+1, fmt.Sprintf("user-%04d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_groups (user_id, group_id) VALUES (?, 1)`, i+1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO servers (user_id, name, created) VALUES (?, '', 0)`, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	reads := func() {
+		t.Helper()
+		for _, q := range []store.UserQuery{{}, {Limit: 1}, {Offset: 500, Limit: 200}, {State: store.UserInactive, NameContains: "user-1"}} {
+			page, err := s.ListUsers(ctx, q)
+			if err != nil || len(page) == 0 {
+				t.Fatalf("ListUsers(%+v) = %d users, %v", q, len(page), err)
+			}
+			for _, u := range page {
+				if len(u.Groups) != 1 || len(u.Servers) != 1 {
+					t.Fatalf("ListUsers(%+v): %s has groups %v and %d servers", q, u.Name, u.Groups, len(u.Servers))
+				}
+			}
+		}
+		all, err := s.ListUsers(ctx, store.UserQuery{})
+		if err != nil || len(all) != users {
+			t.Fatalf("ListUsers = %d users, %v", len(all), err)
+		}
+		if _, err := s.GetUser(ctx, "user-0042"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := s.CachedReadStmts()
+	reads()
+	cached := s.CachedReadStmts()
+	if cached <= before {
+		t.Fatalf("statements cached: %d before the reads, %d after", before, cached)
+	}
+	reads()
+	if n := s.CachedReadStmts(); n != cached {
+		t.Errorf("the same reads again cached %d statements, first %d", n, cached)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CachedReadStmts(); n != 0 {
+		t.Errorf("%d statements left after Close", n)
 	}
 }

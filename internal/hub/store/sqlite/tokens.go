@@ -55,7 +55,7 @@ func (s *Store) CreateToken(ctx context.Context, secret string, t store.Token) (
 	if err != nil {
 		return store.Token{}, err
 	}
-	err = s.write(ctx, "create token", func(tx *sql.Tx) error {
+	err = s.write(ctx, "create token", func(tx *cachedTx) error {
 		uid, service, err := ownerID(ctx, tx, t.Owner)
 		if err != nil {
 			return err
@@ -88,7 +88,7 @@ const tokenFrom = ` FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id`
 
 // queryTokens reads the tokens that where (a WHERE clause on tokenFrom,
 // with an ORDER BY if needed) selects.
-func queryTokens(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]store.Token, error) {
+func queryTokens(ctx context.Context, tx queryer, where string, args ...any) ([]store.Token, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+tokenFrom+where, args...)
 	if err != nil {
 		return nil, err
@@ -113,12 +113,47 @@ func (s *Store) LookupToken(ctx context.Context, secret string) (store.Token, er
 	if err != nil {
 		return store.Token{}, err
 	}
-	var candidates []store.Token
-	err = s.read(ctx, "lookup token", func(tx *sql.Tx) error {
+	var t store.Token
+	err = s.read(ctx, "lookup token", func(tx queryer) error {
 		var err error
-		candidates, err = queryTokens(ctx, tx, ` WHERE t.prefix = ?`, prefix)
+		t, err = s.lookupToken(ctx, tx, secret, prefix)
 		return err
 	})
+	if err != nil {
+		return store.Token{}, err
+	}
+	return t, nil
+}
+
+// LookupTokenUser implements store.Tokens: LookupToken and GetUser in one
+// read transaction.
+func (s *Store) LookupTokenUser(ctx context.Context, secret string) (store.Token, store.User, error) {
+	prefix, err := sqlstore.TokenPrefix(secret)
+	if err != nil {
+		return store.Token{}, store.User{}, err
+	}
+	var (
+		t store.Token
+		u store.User
+	)
+	err = s.read(ctx, "lookup token", func(tx queryer) error {
+		var err error
+		if t, err = s.lookupToken(ctx, tx, secret, prefix); err != nil || t.Owner.User == "" {
+			return err
+		}
+		u, err = getUser(ctx, tx, t.Owner.User)
+		return err
+	})
+	if err != nil {
+		return store.Token{}, store.User{}, err
+	}
+	return t, u, nil
+}
+
+// lookupToken returns the token of secret, whose prefix is prefix (see
+// sqlstore.TokenPrefix), or LookupToken's errors.
+func (s *Store) lookupToken(ctx context.Context, tx queryer, secret, prefix string) (store.Token, error) {
+	candidates, err := queryTokens(ctx, tx, ` WHERE t.prefix = ?`, prefix)
 	if err != nil {
 		return store.Token{}, err
 	}
@@ -144,7 +179,7 @@ func (s *Store) ListTokens(ctx context.Context, q store.TokenQuery) ([]store.Tok
 		args = append(args, q.ClientID)
 	}
 	var out []store.Token
-	err := s.read(ctx, "list tokens", func(tx *sql.Tx) error {
+	err := s.read(ctx, "list tokens", func(tx queryer) error {
 		var err error
 		out, err = queryTokens(ctx, tx, where+` ORDER BY t.id`, args...)
 		return err
@@ -154,7 +189,7 @@ func (s *Store) ListTokens(ctx context.Context, q store.TokenQuery) ([]store.Tok
 
 // DeleteToken implements store.Tokens.
 func (s *Store) DeleteToken(ctx context.Context, id int64) error {
-	return s.write(ctx, "delete token", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete token", func(tx *cachedTx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ?`, id)
 		return notFoundIfNone(res, err, "token", strconv.FormatInt(id, 10))
 	})
@@ -166,7 +201,7 @@ func (s *Store) PutOAuthClient(ctx context.Context, c store.OAuthClient, secret 
 		return store.OAuthClient{}, err
 	}
 	var out store.OAuthClient
-	err := s.write(ctx, "put OAuth client", func(tx *sql.Tx) error {
+	err := s.write(ctx, "put OAuth client", func(tx *cachedTx) error {
 		uid, service, err := ownerID(ctx, tx, c.Owner)
 		if err != nil {
 			return err
@@ -199,7 +234,7 @@ func (s *Store) GetOAuthClient(ctx context.Context, id string) (store.OAuthClien
 		return store.OAuthClient{}, err
 	}
 	var c store.OAuthClient
-	err := s.read(ctx, "get OAuth client", func(tx *sql.Tx) error {
+	err := s.read(ctx, "get OAuth client", func(tx queryer) error {
 		var err error
 		c, err = getClient(ctx, tx, id)
 		return err
@@ -212,7 +247,7 @@ func (s *Store) DeleteOAuthClient(ctx context.Context, id string) error {
 	if err := store.ValidateName("OAuth client", id); err != nil {
 		return err
 	}
-	return s.write(ctx, "delete OAuth client", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete OAuth client", func(tx *cachedTx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_clients WHERE id = ?`, id)
 		return notFoundIfNone(res, err, "OAuth client", id)
 	})
@@ -224,7 +259,7 @@ func (s *Store) CreateOAuthCode(ctx context.Context, code string, c store.OAuthC
 	if err != nil {
 		return store.OAuthCode{}, err
 	}
-	err = s.write(ctx, "create OAuth code", func(tx *sql.Tx) error {
+	err = s.write(ctx, "create OAuth code", func(tx *cachedTx) error {
 		if err := clientExists(ctx, tx, c.ClientID); err != nil {
 			return err
 		}
@@ -258,7 +293,7 @@ func (s *Store) ConsumeOAuthCode(ctx context.Context, code, clientID string) (st
 		c     store.OAuthCode
 		found bool
 	)
-	err = s.write(ctx, "consume OAuth code", func(tx *sql.Tx) error {
+	err = s.write(ctx, "consume OAuth code", func(tx *cachedTx) error {
 		var err error
 		c, err = codec.ScanOAuthCode(tx.QueryRowContext(ctx, `SELECT c.client_id, u.name, c.redirect_uri, c.code_challenge, c.code_challenge_method,
 c.scopes, c.created, c.expires FROM oauth_codes c JOIN users u ON u.id = c.user_id WHERE c.code_hash = ?`, hash))
@@ -287,25 +322,22 @@ func (s *Store) RecordActivity(ctx context.Context, acts []store.Activity) error
 	if len(acts) == 0 {
 		return nil
 	}
-	return s.write(ctx, "record activity", func(tx *sql.Tx) error {
-		user, err := tx.PrepareContext(ctx, `UPDATE users SET last_activity = ?1
+	return s.write(ctx, "record activity", func(tx *cachedTx) error {
+		user, err := tx.prepare(ctx, `UPDATE users SET last_activity = ?1
 WHERE name = ?2 AND (last_activity IS NULL OR last_activity < ?1)`)
 		if err != nil {
 			return err
 		}
-		defer user.Close()
-		server, err := tx.PrepareContext(ctx, `UPDATE servers SET last_activity = ?1
+		server, err := tx.prepare(ctx, `UPDATE servers SET last_activity = ?1
 WHERE user_id = (SELECT id FROM users WHERE name = ?2) AND name = ?3 AND (last_activity IS NULL OR last_activity < ?1)`)
 		if err != nil {
 			return err
 		}
-		defer server.Close()
-		token, err := tx.PrepareContext(ctx, `UPDATE api_tokens SET last_activity = ?1
+		token, err := tx.prepare(ctx, `UPDATE api_tokens SET last_activity = ?1
 WHERE id = ?2 AND (last_activity IS NULL OR last_activity < ?1)`)
 		if err != nil {
 			return err
 		}
-		defer token.Close()
 		for _, a := range acts {
 			t := micros(store.UTC(a.Time))
 			if t == nil {
@@ -334,7 +366,7 @@ WHERE id = ?2 AND (last_activity IS NULL OR last_activity < ?1)`)
 // PurgeExpired implements store.Purger.
 func (s *Store) PurgeExpired(ctx context.Context) (int, error) {
 	var n int64
-	err := s.write(ctx, "purge expired", func(tx *sql.Tx) error {
+	err := s.write(ctx, "purge expired", func(tx *cachedTx) error {
 		now := micros(s.now())
 		for _, q := range []string{
 			`DELETE FROM api_tokens WHERE expires IS NOT NULL AND expires <= ?`,

@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
+	"strconv"
 
 	"github.com/hubkit/hubkit/internal/hub/store"
 	"github.com/hubkit/hubkit/internal/hub/store/internal/sqlstore"
@@ -17,7 +17,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 		return store.User{}, err
 	}
 	var out store.User
-	err = s.write(ctx, "create user", func(tx *sql.Tx) error {
+	err = s.write(ctx, "create user", func(tx *cachedTx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO users (name, admin, created) VALUES (?, ?, ?) RETURNING id`,
 			u.Name, u.Admin, micros(u.Created)).Scan(&id)
@@ -38,7 +38,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 
 // setGroups replaces the memberships of user id with groups, creating
 // missing groups.
-func (s *Store) setGroups(ctx context.Context, tx *sql.Tx, id int64, groups []string) error {
+func (s *Store) setGroups(ctx context.Context, tx queryer, id int64, groups []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM user_groups WHERE user_id = ?`, id); err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Store) GetUser(ctx context.Context, name string) (store.User, error) {
 		return store.User{}, err
 	}
 	var u store.User
-	err := s.read(ctx, "get user", func(tx *sql.Tx) error {
+	err := s.read(ctx, "get user", func(tx queryer) error {
 		var err error
 		u, err = getUser(ctx, tx, name)
 		return err
@@ -87,50 +87,50 @@ func getUser(ctx context.Context, q queryer, name string) (store.User, error) {
 	return users.Users()[0], nil
 }
 
-// fillUsers loads the groups and servers of users in a few queries,
-// whatever their number.
+// fillUsers loads the groups and servers of users in two queries,
+// whatever their number: the users' IDs are one argument, a JSON array,
+// so that the query texts are fixed (and prepared once; see stmtCache).
+// Rows come ordered by user ID first, which is the order of the indexes
+// they are read by: SQLite sorts only each user's few groups, and no
+// servers.
 func fillUsers(ctx context.Context, q queryer, users *sqlstore.UserSet) error {
-	const chunk = 500
 	ids := users.IDs()
-	for lo := 0; lo < len(ids); lo += chunk {
-		part := ids[lo:min(lo+chunk, len(ids))]
-		in, args := inList(part)
-		rows, err := q.QueryContext(ctx, `SELECT ug.user_id, g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id
-WHERE ug.user_id IN (`+in+`) ORDER BY g.name`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id int64
-			var g string
-			if err := rows.Scan(&id, &g); err != nil {
-				rows.Close()
-				return err
-			}
-			users.AddGroup(id, g)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
-		rows, err = q.QueryContext(ctx, `SELECT s.user_id, `+serverCols+` FROM servers s
-WHERE s.user_id IN (`+in+`) ORDER BY s.name`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id int64
-			srv, err := codec.ScanServer(rows, &id)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			users.AddServer(id, srv)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
+	if len(ids) == 0 {
+		return nil
 	}
-	return nil
+	in := idArray(ids)
+	rows, err := q.QueryContext(ctx, `SELECT ug.user_id, g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id
+WHERE ug.user_id IN (SELECT value FROM json_each(?)) ORDER BY ug.user_id, g.name`, in)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var g string
+		if err := rows.Scan(&id, &g); err != nil {
+			rows.Close()
+			return err
+		}
+		users.AddGroup(id, g)
+	}
+	if err := closeRows(rows); err != nil {
+		return err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT s.user_id, `+serverCols+` FROM servers s
+WHERE s.user_id IN (SELECT value FROM json_each(?)) ORDER BY s.user_id, s.name`, in)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		srv, err := codec.ScanServer(rows, &id)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		users.AddServer(id, srv)
+	}
+	return closeRows(rows)
 }
 
 func closeRows(rows *sql.Rows) error {
@@ -141,12 +141,17 @@ func closeRows(rows *sql.Rows) error {
 	return err
 }
 
-func inList(ids []int64) (string, []any) {
-	args := make([]any, len(ids))
+// idArray returns ids as a JSON array, for json_each.
+func idArray(ids []int64) string {
+	b := make([]byte, 0, 2+len(ids)*8)
+	b = append(b, '[')
 	for i, id := range ids {
-		args[i] = id
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
 	}
-	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
+	return string(append(b, ']'))
 }
 
 // UpdateUser implements store.Users.
@@ -156,7 +161,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 		return store.User{}, err
 	}
 	var out store.User
-	err = s.write(ctx, "update user", func(tx *sql.Tx) error {
+	err = s.write(ctx, "update user", func(tx *cachedTx) error {
 		id, err := userID(ctx, tx, name)
 		if err != nil {
 			return err
@@ -201,7 +206,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	if err := store.ValidateName("user", name); err != nil {
 		return err
 	}
-	return s.write(ctx, "delete user", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete user", func(tx *cachedTx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
 		return notFoundIfNone(res, err, "user", name)
 	})
@@ -241,35 +246,16 @@ func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User,
 	if err := store.ValidateUserQuery(q); err != nil {
 		return nil, err
 	}
-	where, args := userFilter.Where(q)
-	limit := q.Limit
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	args = append(args, limit, q.Offset)
-	var users sqlstore.UserSet
-	err := s.read(ctx, "list users", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users u`+where+` ORDER BY u.name LIMIT ? OFFSET ?`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			id, u, err := codec.ScanUser(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			users.Add(id, u)
-		}
-		if err := closeRows(rows); err != nil {
-			return err
-		}
-		return fillUsers(ctx, tx, &users)
+	var users []store.User
+	err := s.read(ctx, "list users", func(tx queryer) error {
+		var err error
+		users, err = listUsers(ctx, tx, q)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return users.Users(), nil
+	return users, nil
 }
 
 // CountUsers implements store.Users.
@@ -277,11 +263,81 @@ func (s *Store) CountUsers(ctx context.Context, q store.UserQuery) (int, error) 
 	if err := store.ValidateUserQuery(q); err != nil {
 		return 0, err
 	}
+	var n int
+	err := s.read(ctx, "count users", func(tx queryer) error {
+		var err error
+		n, err = countUsers(ctx, tx, q)
+		return err
+	})
+	return n, err
+}
+
+// ListUsersPage implements store.Users: ListUsers and CountUsers in one
+// read transaction. When the page tells the total (sqlstore.PageTotal),
+// the count is not run.
+func (s *Store) ListUsersPage(ctx context.Context, q store.UserQuery) ([]store.User, int, error) {
+	if err := store.ValidateUserQuery(q); err != nil {
+		return nil, 0, err
+	}
+	var (
+		users []store.User
+		n     int
+	)
+	err := s.read(ctx, "list users", func(tx queryer) error {
+		var err error
+		if users, err = listUsers(ctx, tx, q); err != nil {
+			return err
+		}
+		var ok bool
+		if n, ok = sqlstore.PageTotal(q, len(users)); ok {
+			return nil
+		}
+		n, err = countUsers(ctx, tx, q)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return users, n, nil
+}
+
+// listUsers reads the users that q selects, with their groups and
+// servers.
+func listUsers(ctx context.Context, tx queryer, q store.UserQuery) ([]store.User, error) {
+	where, args := userFilter.Where(q)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	args = append(args, limit, q.Offset)
+	rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users u`+where+` ORDER BY u.name LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var users sqlstore.UserSet
+	for rows.Next() {
+		id, u, err := codec.ScanUser(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		users.Add(id, u)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	if err := fillUsers(ctx, tx, &users); err != nil {
+		return nil, err
+	}
+	return users.Users(), nil
+}
+
+// countUsers counts the users that q selects, ignoring its Offset and
+// Limit.
+func countUsers(ctx context.Context, tx queryer, q store.UserQuery) (int, error) {
 	where, args := userFilter.Where(q)
 	var n int
-	err := s.read(ctx, "count users", func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&n)
-	})
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users u`+where, args...).Scan(&n)
 	return n, err
 }
 
@@ -291,7 +347,7 @@ func (s *Store) AuthState(ctx context.Context, user string) ([]byte, error) {
 		return nil, err
 	}
 	var b []byte
-	err := s.read(ctx, "get auth state", func(tx *sql.Tx) error {
+	err := s.read(ctx, "get auth state", func(tx queryer) error {
 		id, err := userID(ctx, tx, user)
 		if err != nil {
 			return err
@@ -313,7 +369,7 @@ func (s *Store) SetAuthState(ctx context.Context, user string, state []byte) err
 	if err := store.ValidateName("user", user); err != nil {
 		return err
 	}
-	return s.write(ctx, "set auth state", func(tx *sql.Tx) error {
+	return s.write(ctx, "set auth state", func(tx *cachedTx) error {
 		id, err := userID(ctx, tx, user)
 		if err != nil {
 			return err
@@ -334,7 +390,7 @@ func (s *Store) CreateGroup(ctx context.Context, name string) (store.Group, erro
 		return store.Group{}, err
 	}
 	g := store.Group{Name: name, Created: s.now()}
-	err := s.write(ctx, "create group", func(tx *sql.Tx) error {
+	err := s.write(ctx, "create group", func(tx *cachedTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO groups (name, created) VALUES (?, ?)`, name, micros(g.Created))
 		if isUnique(err) {
 			return store.Conflict("group %q exists", name)
@@ -353,7 +409,7 @@ func (s *Store) GetGroup(ctx context.Context, name string) (store.Group, error) 
 		return store.Group{}, err
 	}
 	var g store.Group
-	err := s.read(ctx, "get group", func(tx *sql.Tx) error {
+	err := s.read(ctx, "get group", func(tx queryer) error {
 		var err error
 		g, err = getGroup(ctx, tx, name)
 		return err
@@ -364,7 +420,7 @@ func (s *Store) GetGroup(ctx context.Context, name string) (store.Group, error) 
 func getGroup(ctx context.Context, q queryer, name string) (store.Group, error) {
 	var (
 		id      int64
-		created sql.NullInt64
+		created any
 	)
 	err := q.QueryRowContext(ctx, `SELECT id, created FROM groups WHERE name = ?`, name).Scan(&id, &created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -393,7 +449,7 @@ WHERE ug.group_id = ? ORDER BY u.name`, id)
 // ListGroups implements store.Groups.
 func (s *Store) ListGroups(ctx context.Context) ([]store.Group, error) {
 	var groups sqlstore.GroupSet
-	err := s.read(ctx, "list groups", func(tx *sql.Tx) error {
+	err := s.read(ctx, "list groups", func(tx queryer) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, name, created FROM groups ORDER BY name`)
 		if err != nil {
 			return err
@@ -435,7 +491,7 @@ func (s *Store) UpdateGroup(ctx context.Context, name string, upd store.GroupUpd
 		return store.Group{}, err
 	}
 	var g store.Group
-	err := s.write(ctx, "update group", func(tx *sql.Tx) error {
+	err := s.write(ctx, "update group", func(tx *cachedTx) error {
 		var gid int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM groups WHERE name = ?`, name).Scan(&gid)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -473,7 +529,7 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 	if err := store.ValidateName("group", name); err != nil {
 		return err
 	}
-	return s.write(ctx, "delete group", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete group", func(tx *cachedTx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE name = ?`, name)
 		return notFoundIfNone(res, err, "group", name)
 	})

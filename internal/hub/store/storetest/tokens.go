@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ var tokenTests = []test{
 	{"CreateErrors", testCreateTokenErrors},
 	{"ListDelete", testListDeleteTokens},
 	{"DeletedWithClient", testTokensDeletedWithClient},
+	{"LookupTokenUser", testLookupTokenUser},
 }
 
 func newSecret(t *testing.T) string {
@@ -239,4 +241,96 @@ func testTokensDeletedWithClient(t *testing.T, e *env) {
 	wantErr(t, "token of the deleted client", err, store.ErrNotFound)
 	_, err = e.s.LookupToken(ctx, direct)
 	wantNoErr(t, "token not issued by the client", err)
+}
+
+func testLookupTokenUser(t *testing.T, e *env) {
+	ctx := t.Context()
+	mustCreateUser(t, e.s, "alice", "physics", "admins")
+	startServer(t, e.s, "alice", "", "http://a")
+	mustClaim(t, e.s, "alice", "gpu", store.Claim{Phase: store.PhaseSpawn, Owner: "hub-0"})
+	mustCreateUser(t, e.s, "bob")
+	mustCreateUser(t, e.s, "cull") // a user with the service's name
+	create := func(secret string, tok store.Token) store.Token {
+		t.Helper()
+		tok, err := e.s.CreateToken(ctx, secret, tok)
+		wantNoErr(t, "CreateToken", err)
+		return tok
+	}
+	alices, bobs, service, expiring := newSecret(t), newSecret(t), newSecret(t), newSecret(t)
+	create(alices, store.Token{Owner: store.Owner{User: "alice"}, Scopes: []string{"read:users!user=alice"}, Note: "a"})
+	create(bobs, store.Token{Owner: store.Owner{User: "bob"}})
+	create(service, store.Token{Owner: store.Owner{Service: "cull"}, Scopes: []string{"list:users"}})
+	create(expiring, store.Token{Owner: store.Owner{User: "alice"}, Expires: epoch.Add(time.Minute)})
+	// Bob's second token shares the prefix of Alice's: each finds its own
+	// owner.
+	bobsSamePrefix := alices[:store.PrefixLength] + newSecret(t)[store.PrefixLength:]
+	create(bobsSamePrefix, store.Token{Owner: store.Owner{User: "bob"}})
+
+	t.Run("user's token", func(t *testing.T) {
+		tok, u, err := e.s.LookupTokenUser(ctx, alices)
+		wantNoErr(t, "LookupTokenUser", err)
+		want, err := e.s.LookupToken(ctx, alices)
+		wantNoErr(t, "LookupToken", err)
+		wantEqual(t, "token", tok, want)
+		alice, err := e.s.GetUser(ctx, "alice")
+		wantNoErr(t, "GetUser", err)
+		wantEqual(t, "user", u, alice)
+		if len(u.Groups) != 2 || len(u.Servers) != 2 {
+			t.Errorf("user has groups %v and %d servers, want 2 and 2", u.Groups, len(u.Servers))
+		}
+		// The caller owns what it got.
+		u.Groups[0] = "changed"
+		_, again, _ := e.s.LookupTokenUser(ctx, alices)
+		wantEqual(t, "user after changing the returned one", again, alice)
+		_, u, err = e.s.LookupTokenUser(ctx, bobsSamePrefix)
+		wantNoErr(t, "LookupTokenUser(same prefix)", err)
+		wantEqual(t, "owner of the token with the same prefix", u.Name, "bob")
+	})
+	t.Run("service's token", func(t *testing.T) {
+		tok, u, err := e.s.LookupTokenUser(ctx, service)
+		wantNoErr(t, "LookupTokenUser", err)
+		wantEqual(t, "owner", tok.Owner, store.Owner{Service: "cull"})
+		wantEqual(t, "user of a service's token", u, store.User{})
+	})
+	t.Run("unknown or invalid secret", func(t *testing.T) {
+		for name, secret := range map[string]string{
+			"other secret":     newSecret(t),
+			"same prefix":      alices[:store.PrefixLength] + newSecret(t)[store.PrefixLength:],
+			"prefix only":      alices[:store.PrefixLength],
+			"empty":            "",
+			"too short":        "x7!qz",
+			"secret plus byte": alices + "0",
+		} {
+			tok, u, err := e.s.LookupTokenUser(ctx, secret)
+			if !isErr(err, store.ErrNotFound) {
+				t.Errorf("%s: error = %v, want ErrNotFound", name, err)
+			}
+			if tok.ID != 0 || u.Name != "" {
+				t.Errorf("%s: got token %d and user %q with the error", name, tok.ID, u.Name)
+			}
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		e.clock.Advance(time.Minute)
+		_, u, err := e.s.LookupTokenUser(ctx, expiring)
+		wantErr(t, "expired token", err, store.ErrExpired)
+		wantEqual(t, "user of an expired token", u.Name, "")
+		_, _, err = e.s.LookupTokenUser(ctx, alices)
+		wantNoErr(t, "unexpired token", err)
+	})
+	t.Run("deleted user", func(t *testing.T) {
+		wantNoErr(t, "DeleteUser", e.s.DeleteUser(ctx, "bob"))
+		_, _, err := e.s.LookupTokenUser(ctx, bobs)
+		wantErr(t, "token of a deleted user", err, store.ErrNotFound)
+		_, u, err := e.s.LookupTokenUser(ctx, alices)
+		wantNoErr(t, "token sharing a prefix with a deleted user's", err)
+		wantEqual(t, "user", u.Name, "alice")
+		// The user of the service's name goes, the service's token stays.
+		wantNoErr(t, "DeleteUser", e.s.DeleteUser(ctx, "cull"))
+		_, u, err = e.s.LookupTokenUser(ctx, service)
+		wantNoErr(t, "service's token after deleting a user of its name", err)
+		wantEqual(t, "user", u, store.User{})
+	})
+	_, _, err := e.s.LookupTokenUser(cancelled(t), alices)
+	wantErr(t, "cancelled context", err, context.Canceled)
 }

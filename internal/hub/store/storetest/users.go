@@ -24,6 +24,7 @@ var userTests = []test{
 	{"ListStateFilter", testListUsersState},
 	{"ListNameContains", testListUsersNameContains},
 	{"ListCarriesGroupsAndServers", testListUsersCarries},
+	{"ListUsersPage", testListUsersPage},
 	{"InvalidInput", testInvalidInput},
 	{"CancelledContext", testCancelledContext},
 	{"Unicode", testUnicodeNames},
@@ -368,6 +369,53 @@ func testListUsersCarries(t *testing.T, e *env) {
 	users[0].Servers[0].State = map[string]string{"x": "y"}
 	again, _ := e.s.GetUser(ctx, "alice")
 	wantEqual(t, "after changing returned values", again, one)
+}
+
+func testListUsersPage(t *testing.T, e *env) {
+	ctx := t.Context()
+	usersInStates(t, e.s)
+	mustCreateUser(t, e.s, "h-grouped", "physics", "admins")
+	startServer(t, e.s, "h-grouped", "gpu", "http://h")
+	for i := range 5 {
+		mustCreateUser(t, e.s, fmt.Sprintf("user-%d", i))
+	}
+	var qs []store.UserQuery
+	for _, page := range []struct{ offset, limit int }{
+		{0, 0}, {0, 3}, {3, 3}, {9, 3}, {12, 3}, {13, 3}, {14, 3}, {100, 3}, {2, 0}, {13, 0}, {14, 0}, {100, 0}, {0, 100},
+	} {
+		for _, f := range []store.UserQuery{
+			{},
+			{State: store.UserActive},
+			{State: store.UserReady},
+			{State: store.UserInactive},
+			{NameContains: "user-"},
+			{NameContains: "E", State: store.UserInactive},
+			{NameContains: "nobody"},
+		} {
+			f.Offset, f.Limit = page.offset, page.limit
+			qs = append(qs, f)
+		}
+	}
+	for _, q := range qs {
+		users, total, err := e.s.ListUsersPage(ctx, q)
+		wantNoErr(t, fmt.Sprintf("ListUsersPage(%+v)", q), err)
+		wantUsers, err := e.s.ListUsers(ctx, q)
+		wantNoErr(t, "ListUsers", err)
+		wantTotal, err := e.s.CountUsers(ctx, q)
+		wantNoErr(t, "CountUsers", err)
+		wantEqual(t, fmt.Sprintf("ListUsersPage(%+v) users", q), users, wantUsers)
+		wantEqual(t, fmt.Sprintf("ListUsersPage(%+v) total", q), total, wantTotal)
+	}
+	users, total, err := e.s.ListUsersPage(ctx, store.UserQuery{Offset: 1, Limit: 1})
+	wantNoErr(t, "ListUsersPage", err)
+	wantEqual(t, "second user", names(users), []string{"b-stopped"})
+	wantEqual(t, "total", total, 13)
+	_, _, err = e.s.ListUsersPage(ctx, store.UserQuery{Offset: -1})
+	wantErr(t, "negative offset", err, store.ErrInvalid)
+	_, _, err = e.s.ListUsersPage(ctx, store.UserQuery{State: "running"})
+	wantErr(t, "unknown state", err, store.ErrInvalid)
+	_, _, err = e.s.ListUsersPage(cancelled(t), store.UserQuery{})
+	wantErr(t, "cancelled context", err, context.Canceled)
 }
 
 func testInvalidInput(t *testing.T, e *env) {

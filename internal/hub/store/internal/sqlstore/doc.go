@@ -27,8 +27,8 @@
 //
 // UserSet and GroupSet assemble users with their groups and servers, and
 // groups with their members, from rows keyed by row ID, whatever the
-// number of queries those rows come in (SQLite: chunks of IDs; PostgreSQL:
-// one batch).
+// number of queries those rows come in (SQLite: queries taking the IDs as
+// one JSON array; PostgreSQL: one batch).
 //
 // # Migrations
 //

@@ -31,14 +31,16 @@ type Codec[T, S any] struct {
 // user, and returns the row's ID with the user (whose Groups and Servers
 // are left to a UserSet).
 func (c Codec[T, S]) ScanUser(sc Scanner) (int64, store.User, error) {
-	var (
+	// One allocation for all the destinations, as in ScanServer.
+	var r struct {
 		id                int64
 		u                 store.User
 		created, activity T
-	)
-	err := sc.Scan(&id, &u.Name, &u.Admin, &created, &activity)
-	u.Created, u.LastActivity = c.Time(created), c.Time(activity)
-	return id, u, err
+	}
+	err := sc.Scan(&r.id, &r.u.Name, &r.u.Admin, &r.created, &r.activity)
+	u := r.u
+	u.Created, u.LastActivity = c.Time(r.created), c.Time(r.activity)
+	return r.id, u, err
 }
 
 // ScanGroup scans the columns id, name, created of a group, and returns
@@ -62,31 +64,35 @@ func (c Codec[T, S]) ScanGroup(sc Scanner) (int64, store.Group, error) {
 // The server's User is left to the caller. State must be a JSON object of
 // strings; user options are JSON or NULL.
 func (c Codec[T, S]) ScanServer(sc Scanner, first any) (store.Server, error) {
-	var (
-		srv                                       store.Server
-		state, options                            []byte
-		pending                                   string
-		started, activity, pendingExpires, create T
-	)
-	dest := []any{&srv.Name, &state, &srv.URL, &started, &activity, &options, &pending, &srv.PendingOwner, &pendingExpires, &create}
-	if first != nil {
-		dest = append([]any{first}, dest...)
+	// One allocation for all the destinations, rather than one each: a
+	// page of users scans hundreds of servers.
+	var r struct {
+		srv                                        store.Server
+		state, options                             []byte
+		pending                                    string
+		started, activity, pendingExpires, created T
+		dest                                       [11]any
 	}
+	dest := r.dest[:0]
+	if first != nil {
+		dest = append(dest, first)
+	}
+	dest = append(dest, &r.srv.Name, &r.state, &r.srv.URL, &r.started, &r.activity, &r.options, &r.pending,
+		&r.srv.PendingOwner, &r.pendingExpires, &r.created)
 	if err := sc.Scan(dest...); err != nil {
 		return store.Server{}, err
 	}
-	if err := json.Unmarshal(state, &srv.State); err != nil {
+	srv := r.srv
+	var err error
+	if srv.State, err = decodeState(r.state); err != nil {
 		return store.Server{}, fmt.Errorf("%s: server %q: stored state is not a JSON object of strings: %w", c.Backend, srv.Name, err)
 	}
-	if len(srv.State) == 0 {
-		srv.State = nil
+	if r.options != nil {
+		srv.UserOptions = json.RawMessage(r.options)
 	}
-	if options != nil {
-		srv.UserOptions = json.RawMessage(options)
-	}
-	srv.Pending = store.Phase(pending)
-	srv.Started, srv.LastActivity = c.Time(started), c.Time(activity)
-	srv.PendingExpires, srv.Created = c.Time(pendingExpires), c.Time(create)
+	srv.Pending = store.Phase(r.pending)
+	srv.Started, srv.LastActivity = c.Time(r.started), c.Time(r.activity)
+	srv.PendingExpires, srv.Created = c.Time(r.pendingExpires), c.Time(r.created)
 	return srv, nil
 }
 
@@ -150,9 +156,9 @@ func (c Codec[T, S]) ScanOAuthCode(sc Scanner) (store.OAuthCode, error) {
 
 // UserSet assembles users with their groups and servers from rows keyed by
 // the users' row IDs: first the users, in the order to return them, then
-// their group and server rows, in any number of queries, each sorted by
-// group or server name. The zero value is an empty set. It is not safe for
-// concurrent use.
+// their group and server rows, in any number of queries, each user's rows
+// sorted by group or server name. The zero value is an empty set. It is
+// not safe for concurrent use.
 type UserSet struct{ rows byID[store.User] }
 
 // Add appends the user whose row ID is id.

@@ -206,6 +206,29 @@ func TestUserFilterWhere(t *testing.T) {
 	}
 }
 
+func TestPageTotal(t *testing.T) {
+	tests := []struct {
+		offset, limit, n int
+		want             int
+		wantOK           bool
+	}{
+		{0, 0, 0, 0, false},   // no users, or an offset past them all
+		{5, 0, 0, 0, false},   // the same
+		{0, 0, 7, 7, true},    // no limit: all the rest
+		{5, 0, 7, 12, true},   // the same after an offset
+		{0, 10, 10, 0, false}, // a full page: maybe more
+		{20, 10, 3, 23, true}, // the last page
+		{20, 10, 0, 0, false}, // past the end
+		{0, -1, 4, 4, true},   // a negative limit is no limit
+	}
+	for _, tc := range tests {
+		got, ok := sqlstore.PageTotal(store.UserQuery{Offset: tc.offset, Limit: tc.limit}, tc.n)
+		if got != tc.want || ok != tc.wantOK {
+			t.Errorf("PageTotal(offset %d, limit %d, %d users) = %d, %v; want %d, %v", tc.offset, tc.limit, tc.n, got, ok, tc.want, tc.wantOK)
+		}
+	}
+}
+
 func TestStarted(t *testing.T) {
 	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }

@@ -41,3 +41,14 @@ func (f UserFilter) Where(q store.UserQuery) (string, []any) {
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// PageTotal returns the total of a paginated listing (what CountUsers
+// returns for q) when a page of n users that q selected tells it: when the
+// page is neither empty nor full, it is the last one, and the total is
+// q.Offset + n. ok is false when the total must be counted.
+func PageTotal(q store.UserQuery, n int) (total int, ok bool) {
+	if n == 0 || (q.Limit > 0 && n >= q.Limit) {
+		return 0, false
+	}
+	return q.Offset + n, true
+}

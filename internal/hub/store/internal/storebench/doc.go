@@ -17,7 +17,9 @@
 // # The bodies
 //
 // Startup is what a hub does when it starts; ListUsersPage the paginated
-// user list; Reads the per-request reads; Writes the hub's writes. The
+// user list, by ListUsers and CountUsers, and ListUsersPageOneCall the
+// same by one Users.ListUsersPage call; Reads the per-request reads;
+// Writes the hub's writes. The
 // last two return named benchmarks, so that a backend can run them under
 // names of its own (per connection pool size, per sync mode).
 package storebench

@@ -143,9 +143,34 @@ func Startup(b *testing.B, open func(ctx context.Context) (Store, error)) {
 }
 
 // ListUsersPage is GET /hub/api/users with pagination: one page of Page
-// users with groups and servers, plus the count for the pagination total,
-// with each filter at the start, middle or end of the list.
+// users with groups and servers (ListUsers), plus the count for the
+// pagination total (CountUsers), with each filter at the start, middle or
+// end of the list.
 func ListUsersPage(b *testing.B, s store.Store) {
+	listUsersPage(b, func(ctx context.Context, q store.UserQuery) (int, error) {
+		users, err := s.ListUsers(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := s.CountUsers(ctx, q); err != nil {
+			return 0, err
+		}
+		return len(users), nil
+	})
+}
+
+// ListUsersPageOneCall is ListUsersPage with the page and its total read
+// by one call, Users.ListUsersPage.
+func ListUsersPageOneCall(b *testing.B, s store.Store) {
+	listUsersPage(b, func(ctx context.Context, q store.UserQuery) (int, error) {
+		users, _, err := s.ListUsersPage(ctx, q)
+		return len(users), err
+	})
+}
+
+// listUsersPage runs page, which returns how many users it read, on each
+// filter at the start, middle or end of the list.
+func listUsersPage(b *testing.B, page func(ctx context.Context, q store.UserQuery) (int, error)) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -163,12 +188,9 @@ func ListUsersPage(b *testing.B, s store.Store) {
 	for _, tc := range tests {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
-				users, err := s.ListUsers(ctx, tc.q)
-				if err != nil || len(users) == 0 {
-					b.Fatalf("ListUsers = %d, %v", len(users), err)
-				}
-				if _, err := s.CountUsers(ctx, tc.q); err != nil {
-					b.Fatal(err)
+				n, err := page(ctx, tc.q)
+				if err != nil || n == 0 {
+					b.Fatalf("page = %d users, %v", n, err)
 				}
 			}
 		})
@@ -177,7 +199,9 @@ func ListUsersPage(b *testing.B, s store.Store) {
 
 // Reads returns the per-request reads on s, over users (the Fixture that s
 // holds): GetUser, GetUser from 4 goroutines per core (GetUserParallel),
-// and LookupToken.
+// LookupToken, and a request's authentication by token: LookupToken then
+// GetUser of its owner (LookupTokenGetUser), or both in one call
+// (LookupTokenUser).
 func Reads(s store.Store, users []FixtureUser) []Bench {
 	ctx := context.Background()
 	// The i-th call reads user k(i): an order that does not follow the
@@ -202,6 +226,25 @@ func Reads(s store.Store, users []FixtureUser) []Bench {
 		}},
 		{"LookupToken", func(b *testing.B) {
 			loop(b, func(i int) error { _, err := s.LookupToken(ctx, users[k(i)].Secret); return err })
+		}},
+		{"LookupTokenGetUser", func(b *testing.B) {
+			loop(b, func(i int) error {
+				t, err := s.LookupToken(ctx, users[k(i)].Secret)
+				if err != nil {
+					return err
+				}
+				_, err = s.GetUser(ctx, t.Owner.User)
+				return err
+			})
+		}},
+		{"LookupTokenUser", func(b *testing.B) {
+			loop(b, func(i int) error {
+				_, u, err := s.LookupTokenUser(ctx, users[k(i)].Secret)
+				if err == nil && u.Name == "" {
+					err = fmt.Errorf("LookupTokenUser(%s's token): no user", users[k(i)].Name)
+				}
+				return err
+			})
 		}},
 	}
 }
