@@ -2,7 +2,7 @@
 # The hub's in-process proxy (internal/hub/proxy) against
 # configurable-http-proxy (CHP) and a direct connection to the same
 # backend, side by side in one run (issue 8, part 1). Results and the
-# machine they were measured on: bench/README-proxy.md.
+# machine they were measured on: bench/README.md ("Proxy").
 #
 # One Go backend (12-byte and 1 MiB responses, a websocket echo), the
 # hubkit proxy and CHP, all on loopback, each proxy with 1, 1,000 and
