@@ -2,7 +2,7 @@
 # The hub's in-process proxy (internal/hub/proxy) against
 # configurable-http-proxy (CHP) and a direct connection to the same
 # backend, side by side in one run (issue 8, part 1). Results and the
-# machine they were measured on: bench/README-proxy.md.
+# machine they were measured on: bench/README.md ("Proxy").
 #
 # One Go backend (12-byte and 1 MiB responses, a websocket echo), the
 # hubkit proxy and CHP, all on loopback, each proxy with 1, 1,000 and
@@ -21,6 +21,12 @@
 #   TARGETS="direct hubkit chp hubkit-handler stock" bench/proxy.sh
 #       + the Proxy as a plain http.Handler in net/http's server, and a
 #         stock httputil.ReverseProxy (issue 8's reference point)
+#   PIN=1 bench/proxy.sh
+#       each proxy on a core of its own (taskset -c 1), wrk, the backend
+#       and the websocket client on the other (taskset -c 0), and the
+#       backend answering plain GETs without net/http's server (LEAN=1,
+#       the default with PIN=1), so that the load side does not run out
+#       of its core before the proxy does. Needs 2 cores or more.
 #
 # Needs: go, wrk (apt-get install -y wrk), node + npm (CHP is installed by
 # hack/install-chp.sh into ~/.cache/hubkit). Bounded: every load run stops
@@ -37,6 +43,13 @@ SIZES="${SIZES:-small big}"
 WS_HOLD="${WS_HOLD:-1000}"
 CHP_VERSION="${CHP_VERSION:-5.3.0}"
 TARGETS="${TARGETS:-direct hubkit chp}"
+PIN="${PIN:-0}"
+LEAN="${LEAN:-$PIN}"
+LOAD_CPU=() PROXY_CPU=() BACKEND_ARGS=()
+if [[ "$PIN" == 1 ]]; then
+  LOAD_CPU=(taskset -c 0) PROXY_CPU=(taskset -c 1)
+fi
+[[ "$LEAN" == 1 ]] && BACKEND_ARGS=(-lean)
 BASE_PORT="${BASE_PORT:-19100}"
 BACKEND_PORT=$BASE_PORT HUBKIT_PORT=$((BASE_PORT + 1)) CHP_PORT=$((BASE_PORT + 2)) CHP_API_PORT=$((BASE_PORT + 3)) HANDLER_PORT=$((BASE_PORT + 4)) STOCK_PORT=$((BASE_PORT + 5))
 OUT="${OUT:-$(mktemp -d)}"
@@ -62,7 +75,7 @@ PB="$WORK/proxybench"
 echo "## machine"
 echo "$(date -u +%Y-%m-%dT%H:%MZ); $(go version | cut -d' ' -f3-); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(free -g | awk '/Mem:/ {print $2 " GiB"}'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); node $(node --version); configurable-http-proxy $("$CHP" --version)"
-echo "rounds=$ROUNDS duration=$DURATION routes='$ROUTES' concurrency='$CONCS' sizes='$SIZES'; raw results in $OUT"
+echo "rounds=$ROUNDS duration=$DURATION routes='$ROUTES' concurrency='$CONCS' sizes='$SIZES' pin=$PIN lean-backend=$LEAN; raw results in $OUT"
 echo
 
 wait_http() { # $1: port
@@ -97,12 +110,12 @@ run_wrk() { # target size conc routes round duration
   [[ "$3" == 1 ]] && threads=1
   local suffix=/small
   [[ "$2" == big ]] && suffix=/big
-  BENCH_ROUTES="$4" BENCH_SUFFIX="$suffix" wrk -t"$threads" -c"$3" -d"$6" --timeout 10s --latency \
+  BENCH_ROUTES="$4" BENCH_SUFFIX="$suffix" "${LOAD_CPU[@]}" wrk -t"$threads" -c"$3" -d"$6" --timeout 10s --latency \
     -s "$WORK/routes.lua" "http://127.0.0.1:$(port_of "$1")" >"$WORK/wrk.out" 2>&1 || true
   "$PB" parse-wrk -label "$1 $2 $3 $4 $5" <"$WORK/wrk.out"
 }
 
-"$PB" backend -addr "127.0.0.1:$BACKEND_PORT" 2>"$OUT/backend.log" &
+"${LOAD_CPU[@]}" "$PB" backend "${BACKEND_ARGS[@]}" -addr "127.0.0.1:$BACKEND_PORT" 2>"$OUT/backend.log" &
 BACKEND_PID=$!
 PIDS+=("$BACKEND_PID")
 wait_http "$BACKEND_PORT"
@@ -111,22 +124,22 @@ wait_http "$BACKEND_PORT"
 : >"$OUT/ws.tsv"
 : >"$OUT/memory.tsv"
 for n in $ROUTES; do
-  "$PB" hubkit -addr "127.0.0.1:$HUBKIT_PORT" -target "http://127.0.0.1:$BACKEND_PORT" -routes "$n" 2>"$OUT/hubkit-$n.log" &
+  "${PROXY_CPU[@]}" "$PB" hubkit -addr "127.0.0.1:$HUBKIT_PORT" -target "http://127.0.0.1:$BACKEND_PORT" -routes "$n" 2>"$OUT/hubkit-$n.log" &
   HUBKIT_PID=$!
   PIDS+=("$HUBKIT_PID")
-  CONFIGPROXY_AUTH_TOKEN=bench "$CHP" --ip 127.0.0.1 --port "$CHP_PORT" --api-ip 127.0.0.1 --api-port "$CHP_API_PORT" \
+  CONFIGPROXY_AUTH_TOKEN=bench "${PROXY_CPU[@]}" "$CHP" --ip 127.0.0.1 --port "$CHP_PORT" --api-ip 127.0.0.1 --api-port "$CHP_API_PORT" \
     --log-level warn >"$OUT/chp-$n.log" 2>&1 &
   CHP_PID=$!
   PIDS+=("$CHP_PID")
   HANDLER_PID=""
   if [[ " $TARGETS " == *" hubkit-handler "* ]]; then
-    "$PB" hubkit -front handler -addr "127.0.0.1:$HANDLER_PORT" -target "http://127.0.0.1:$BACKEND_PORT" -routes "$n" 2>"$OUT/handler-$n.log" &
+    "${PROXY_CPU[@]}" "$PB" hubkit -front handler -addr "127.0.0.1:$HANDLER_PORT" -target "http://127.0.0.1:$BACKEND_PORT" -routes "$n" 2>"$OUT/handler-$n.log" &
     HANDLER_PID=$!
     PIDS+=("$HANDLER_PID")
     wait_http "$HANDLER_PORT"
   fi
   if [[ " $TARGETS " == *" stock "* ]]; then
-    "$PB" stock -addr "127.0.0.1:$STOCK_PORT" -target "http://127.0.0.1:$BACKEND_PORT" 2>"$OUT/stock-$n.log" &
+    "${PROXY_CPU[@]}" "$PB" stock -addr "127.0.0.1:$STOCK_PORT" -target "http://127.0.0.1:$BACKEND_PORT" 2>"$OUT/stock-$n.log" &
     HANDLER_PID="$HANDLER_PID $!"
     PIDS+=("$!")
     wait_http "$STOCK_PORT"
@@ -158,7 +171,7 @@ for n in $ROUTES; do
   for round in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((nt - 1))); do
       t="${targets[$(((i + round) % nt))]}"
-      r=$("$PB" ws -url "ws://127.0.0.1:$(port_of "$t")/user/u-$((n - 1))/ws" -conns 10 -size 100 -duration "$WS_DURATION")
+      r=$("${LOAD_CPU[@]}" "$PB" ws -url "ws://127.0.0.1:$(port_of "$t")/user/u-$((n - 1))/ws" -conns 10 -size 100 -duration "$WS_DURATION")
       echo -e "$t\t$n\t$round\t$r" | tee -a "$OUT/ws.tsv"
     done
   done
@@ -169,7 +182,7 @@ for n in $ROUTES; do
       [[ "$t" == chp ]] && pid=$CHP_PID
       before=$(rss "$pid" | cut -d' ' -f1)
       mkfifo "$WORK/hold"
-      "$PB" ws-hold -url "ws://127.0.0.1:$(port_of "$t")/user/u-0/ws" -conns "$WS_HOLD" <"$WORK/hold" >"$WORK/hold.out" &
+      "${LOAD_CPU[@]}" "$PB" ws-hold -url "ws://127.0.0.1:$(port_of "$t")/user/u-0/ws" -conns "$WS_HOLD" <"$WORK/hold" >"$WORK/hold.out" &
       HOLD_PID=$!
       exec 3>"$WORK/hold"
       for _ in $(seq 600); do grep -q ready "$WORK/hold.out" 2>/dev/null && break; sleep 0.1; done

@@ -172,90 +172,6 @@ func (h *Hub) loadUser(ctx context.Context, p *principal, name, need string, ser
 	return u, nil
 }
 
-// userModel is JupyterHub's user model of u, with the fields p may read.
-func (h *Hub) userModel(p *principal, u store.User) map[string]any {
-	t := target(u, nil)
-	m := map[string]any{"kind": "user", "name": u.Name}
-	if p.can("read:users", t) || p.can("read:users:groups", t) {
-		m["groups"] = nonNil(u.Groups)
-	}
-	if p.can("read:users", t) {
-		roles := []string{"user"}
-		if u.Admin {
-			roles = append(roles, "admin")
-		}
-		m["admin"] = u.Admin
-		m["roles"] = roles
-		m["created"] = isoTime(u.Created)
-	}
-	if p.can("read:users", t) || p.can("read:users:activity", t) {
-		m["last_activity"] = isoTime(u.LastActivity)
-	}
-	if p.can("read:servers", t) {
-		var def any
-		pending := any(nil)
-		servers := map[string]any{}
-		for _, s := range u.Servers {
-			srv := s
-			if !p.can("read:servers", target(u, &srv.Name)) {
-				continue
-			}
-			if !s.Active() {
-				continue
-			}
-			sm := h.serverModel(p, u, s)
-			servers[s.Name] = sm
-			if s.Name == "" {
-				if s.Running() {
-					def = sm["url"]
-				}
-				if s.Pending != store.PhaseNone {
-					pending = string(s.Pending)
-				}
-			}
-		}
-		m["server"] = def
-		m["pending"] = pending
-		m["servers"] = servers
-	}
-	return m
-}
-
-// serverModel is JupyterHub's server model.
-func (h *Hub) serverModel(p *principal, u store.User, s store.Server) map[string]any {
-	ref := spawner.Ref{User: u.Name, Server: s.Name}
-	prefix := h.serverPrefix(ref)
-	var pending any
-	if s.Pending != store.PhaseNone {
-		pending = string(s.Pending)
-	}
-	var opts any = map[string]any{}
-	if len(s.UserOptions) > 0 {
-		opts = json.RawMessage(s.UserOptions)
-	}
-	m := map[string]any{
-		"name":          s.Name,
-		"ready":         s.Ready(),
-		"stopped":       !s.Active(),
-		"pending":       pending,
-		"url":           prefix,
-		"user_options":  opts,
-		"progress_url":  h.progressURL(ref),
-		"started":       isoTime(s.Started),
-		"last_activity": isoTime(s.LastActivity),
-	}
-	if p.can("admin:server_state", target(u, &s.Name)) {
-		state := map[string]string{}
-		for k, v := range s.State {
-			if !strings.HasPrefix(k, "hubkit.") {
-				state[k] = v
-			}
-		}
-		m["state"] = state
-	}
-	return m
-}
-
 func (h *Hub) progressURL(ref spawner.Ref) string {
 	u := h.prefix + "api/users/" + pathEscape(ref.User)
 	if ref.Server == "" {
@@ -296,25 +212,30 @@ func (h *Hub) apiInfo(w http.ResponseWriter, r *http.Request, p *principal) {
 // session belongs to, with the scopes the token holds (which the
 // single-user server checks against JUPYTERHUB_OAUTH_ACCESS_SCOPES).
 func (h *Hub) apiSelf(w http.ResponseWriter, r *http.Request, p *principal) {
-	var m map[string]any
+	b := make([]byte, 0, 1024)
+	b = append(b, '{')
 	if p.user != nil {
-		self := *p
-		// Everyone may read their own name, whatever their token's scopes.
-		m = h.userModel(&self, *p.user)
-		m["name"] = p.user.Name
+		// Everyone may read their own name, whatever their token's
+		// scopes; appendUserFields always writes it.
+		b = h.appendUserFields(b, p, *p.user)
 	} else {
-		m = map[string]any{"kind": "service", "name": p.service}
+		b = append(b, `"kind":"service","name":`...)
+		b = appendJSONString(b, p.service)
 	}
-	m["scopes"] = p.scopes.Strings()
+	b = append(b, `,"scopes":`...)
+	b = appendJSONStrings(b, p.scopes.Strings())
+	b = append(b, `,"session_id":`...)
 	if p.session != nil {
-		m["session_id"] = p.session.ID
+		b = appendJSONString(b, p.session.ID)
 	} else {
-		m["session_id"] = nil
+		b = append(b, "null"...)
 	}
 	if p.token != nil {
-		m["token_id"] = tokenID(p.token.ID)
+		b = append(b, `,"token_id":`...)
+		b = appendJSONString(b, tokenID(p.token.ID))
 	}
-	writeJSON(w, http.StatusOK, m)
+	b = append(b, '}')
+	writeRawJSON(w, http.StatusOK, b)
 }
 
 func tokenID(id int64) string { return "a" + strconv.FormatInt(id, 10) }
@@ -384,25 +305,45 @@ func (h *Hub) apiListUsers(w http.ResponseWriter, r *http.Request, p *principal)
 		writeError(w, err)
 		return
 	}
-	items := make([]map[string]any, 0, len(list))
-	for _, u := range list {
-		items = append(items, h.userModel(p, u))
+	b := make([]byte, 0, 64+700*len(list))
+	if paginated {
+		b = append(b, `{"items":`...)
 	}
+	b = append(b, '[')
+	for i, u := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = h.appendUserModel(b, p, u)
+	}
+	b = append(b, ']')
 	if !paginated {
-		writeJSON(w, http.StatusOK, items)
+		writeRawJSON(w, http.StatusOK, b)
 		return
 	}
-	var next any
+	b = append(b, `,"_pagination":{"offset":`...)
+	b = strconv.AppendInt(b, int64(offset), 10)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	b = append(b, `,"total":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, `,"next":`...)
 	if offset+len(list) < total {
 		nq := r.URL.Query()
 		nq.Set("offset", strconv.Itoa(offset+len(list)))
 		nq.Set("limit", strconv.Itoa(limit))
-		next = map[string]any{"offset": offset + len(list), "limit": limit, "url": requestBase(r) + r.URL.Path + "?" + nq.Encode()}
+		b = append(b, `{"offset":`...)
+		b = strconv.AppendInt(b, int64(offset+len(list)), 10)
+		b = append(b, `,"limit":`...)
+		b = strconv.AppendInt(b, int64(limit), 10)
+		b = append(b, `,"url":`...)
+		b = appendJSONString(b, requestBase(r)+r.URL.Path+"?"+nq.Encode())
+		b = append(b, '}')
+	} else {
+		b = append(b, "null"...)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"items":       items,
-		"_pagination": map[string]any{"offset": offset, "limit": limit, "total": total, "next": next},
-	})
+	b = append(b, "}}"...)
+	writeRawJSON(w, http.StatusOK, b)
 }
 
 // requestBase is the scheme and host the client used.
@@ -426,7 +367,7 @@ func (h *Hub) apiGetUser(w http.ResponseWriter, r *http.Request, p *principal) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.userModel(p, u))
+	writeRawJSON(w, http.StatusOK, h.appendUserModel(nil, p, u))
 }
 
 func (h *Hub) apiCreateUser(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -461,7 +402,7 @@ func (h *Hub) apiCreateUser(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	h.log.Info("user created", "user", name, "by", p.name())
-	writeJSON(w, http.StatusCreated, h.userModel(p, created))
+	writeRawJSON(w, http.StatusCreated, h.appendUserModel(nil, p, created))
 }
 
 // apiCreateUsers is POST /hub/api/users: {"usernames": [...], "admin": b}.
@@ -488,7 +429,8 @@ func (h *Hub) apiCreateUsers(w http.ResponseWriter, r *http.Request, p *principa
 			return
 		}
 	}
-	out := []map[string]any{}
+	out := []byte{'['}
+	created := 0
 	for _, n := range body.Usernames {
 		u, err := h.st.CreateUser(r.Context(), store.User{Name: n, Admin: body.Admin})
 		if errors.Is(err, store.ErrConflict) {
@@ -498,13 +440,17 @@ func (h *Hub) apiCreateUsers(w http.ResponseWriter, r *http.Request, p *principa
 			writeError(w, err)
 			return
 		}
-		out = append(out, h.userModel(p, u))
+		if created > 0 {
+			out = append(out, ',')
+		}
+		created++
+		out = h.appendUserModel(out, p, u)
 	}
-	if len(out) == 0 {
+	if created == 0 {
 		writeError(w, errorf(http.StatusConflict, "all %d users already exist", len(body.Usernames)))
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	writeRawJSON(w, http.StatusCreated, append(out, ']'))
 }
 
 func (h *Hub) apiPatchUser(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -543,7 +489,7 @@ func (h *Hub) apiPatchUser(w http.ResponseWriter, r *http.Request, p *principal)
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.userModel(p, nu))
+	writeRawJSON(w, http.StatusOK, h.appendUserModel(nil, p, nu))
 }
 
 func (h *Hub) apiDeleteUser(w http.ResponseWriter, r *http.Request, p *principal) {

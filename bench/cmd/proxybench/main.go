@@ -4,7 +4,7 @@
 // It is a benchmark tool, not an example: see internal/hub/proxy for the
 // proxy itself.
 //
-//	proxybench backend   -addr 127.0.0.1:9000
+//	proxybench backend   -addr 127.0.0.1:9000 [-lean]
 //	proxybench hubkit    -addr 127.0.0.1:9001 -target http://127.0.0.1:9000 -routes 1000 [-front handler]
 //	proxybench stock     -addr 127.0.0.1:9005 -target http://127.0.0.1:9000
 //	proxybench chp-routes -api http://127.0.0.1:9003 -target http://127.0.0.1:9000 -routes 1000
@@ -102,10 +102,12 @@ func serve(ctx context.Context, addr string, h http.Handler) error {
 
 // runBackend serves 12 bytes for any path, 1 MiB for paths ending in
 // /big, and a websocket echo (one message back for each message) for
-// paths ending in /ws.
+// paths ending in /ws. With -lean, plain GETs are answered by a loop of
+// its own (see leanServe) and only the rest by net/http.
 func runBackend(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("backend", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:9000", "listen address")
+	lean := fs.Bool("lean", false, "answer GETs with canned responses without net/http's server")
 	_ = fs.Parse(args)
 	small := []byte("hello world\n")
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
@@ -120,7 +122,7 @@ func runBackend(ctx context.Context, args []string) error {
 			}
 		}
 	}}
-	return serve(ctx, *addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/ws"):
 			ws.ServeHTTP(w, r)
@@ -133,8 +135,121 @@ func runBackend(ctx context.Context, args []string) error {
 			w.Header().Set("Content-Type", "text/plain")
 			_, _ = w.Write(small)
 		}
-	}))
+	})
+	if *lean {
+		return leanServe(ctx, *addr, h, small, big)
+	}
+	return serve(ctx, *addr, h)
 }
+
+// leanServe answers each GET without a body on its own loop with a
+// canned response (the same bytes net/http would send, Date included),
+// so that the backend costs the load generator's core little more than
+// its two system calls per request; everything else (websockets) goes,
+// with the bytes already read, to net/http and handler h. It stands in
+// for a fast server when the proxy under test has a core of its own and
+// the load generator and the backend share the other.
+func leanServe(ctx context.Context, addr string, h http.Handler, small, big []byte) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hand := &chanListener{addr: ln.Addr(), conns: make(chan net.Conn)}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(hand) }()
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+		_ = srv.Close()
+	}()
+	var date atomic.Value
+	setDate := func() { date.Store(time.Now().UTC().Format(http.TimeFormat)) }
+	setDate()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				setDate()
+			}
+		}
+	}()
+	canned := func(body []byte, ctype string) []byte {
+		return fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: %s\r\nDate: ", len(body), ctype)
+	}
+	smallHead, bigHead := canned(small, "text/plain"), canned(big, "application/octet-stream")
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		go func() {
+			br := bufio.NewReaderSize(c, 8<<10)
+			out := make([]byte, 0, 4<<10)
+			for {
+				if _, err := br.Peek(1); err != nil {
+					c.Close()
+					return
+				}
+				buf, _ := br.Peek(br.Buffered())
+				end := bytes.Index(buf, []byte("\r\n\r\n"))
+				if end < 0 || !bytes.HasPrefix(buf, []byte("GET ")) || bytes.Contains(buf[:end], []byte("\nUpgrade:")) ||
+					bytes.Contains(buf[:end], []byte("\nupgrade:")) {
+					// Not a plain GET whose head is here: net/http's.
+					hand.conns <- &replayConn{Conn: c, br: br}
+					return
+				}
+				path := buf[4:bytes.IndexByte(buf, '\n')]
+				head, body := smallHead, small
+				if i := bytes.IndexByte(path, ' '); i >= 0 && bytes.HasSuffix(path[:i], []byte("/big")) {
+					head, body = bigHead, big
+				}
+				_, _ = br.Discard(end + 4)
+				out = append(append(append(out[:0], head...), date.Load().(string)...), "\r\n\r\n"...)
+				if len(body) < 4<<10 {
+					out = append(out, body...)
+					_, err = c.Write(out)
+				} else {
+					_, err = (&net.Buffers{out, body}).WriteTo(c)
+				}
+				if err != nil {
+					c.Close()
+					return
+				}
+			}
+		}()
+	}
+}
+
+// chanListener is a net.Listener fed by a channel.
+type chanListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	c, ok := <-l.conns
+	if !ok {
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+func (l *chanListener) Close() error   { return nil }
+func (l *chanListener) Addr() net.Addr { return l.addr }
+
+// replayConn reads what br holds before the connection's own bytes.
+type replayConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func (c *replayConn) Read(p []byte) (int, error) { return c.br.Read(p) }
 
 // runHubkit serves internal/hub/proxy with routes /user/u-0/ …
 // /user/u-{n-1}/, all to one target.

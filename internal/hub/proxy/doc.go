@@ -90,11 +90,14 @@
 // more goroutines. A client that leaves is noticed by polling (a read
 // deadline of one second, then a look at the request's context or, on
 // the fast path, a non-blocking peek at the client's socket) rather than
-// by a goroutine or timer per request. Responses are parsed with
-// http.ReadResponse and framed anew for the client, so a server cannot
-// smuggle bytes into another response. Copy buffers are pooled; a
-// request on the fast path allocates about ten objects, most of them in
-// http.ReadResponse. bench/README-proxy.md has the figures against
+// by a goroutine or timer per request. Responses are parsed — on the
+// fast path by a strict parser in place in the connection's buffer for
+// the common case (a final status with a Content-Length), otherwise with
+// http.ReadResponse — and framed anew for the client, so a server cannot
+// smuggle bytes into another response. Copy buffers are pooled, and the
+// fast path's common exchange makes no response object, header map or
+// strings.
+// bench/README.md ("Proxy") has the figures against
 // configurable-http-proxy, a stock httputil.ReverseProxy and a direct
 // connection.
 //

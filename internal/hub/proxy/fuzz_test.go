@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,6 +182,72 @@ func FuzzParseHead(f *testing.F) {
 				if !httpguts.ValidHeaderFieldValue(v) {
 					t.Fatalf("%q: header value %q", data, v)
 				}
+			}
+		}
+	})
+}
+
+// FuzzParseResponseHead compares the fast path's reading of a response
+// head with http.ReadResponse's: a head the fast path takes is one
+// net/http reads too, with the same status, length and connection
+// handling, and every header line the fast path forwards is one net/http
+// sees, with a valid name and value.
+func FuzzParseResponseHead(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\n",
+		"HTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.1 200\r\nConnection: close, keep-alive\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 007\r\n\r\n",
+		"HTTP/1.1 200 OK\r\ncontent-length: 1\r\nCONTENT-LENGTH: 1\r\n\r\n",
+	} {
+		f.Add([]byte(seed), false)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, head bool) {
+		if i := bytes.Index(data, crlfcrlf); i >= 0 {
+			data = data[:i+4]
+		} else {
+			data = append(data, crlfcrlf...)
+		}
+		if len(data) > connBufSize || bytes.Index(data, crlf) < 0 {
+			return
+		}
+		var rr rawResponse
+		if !parseResponseHead(data, &rr, head) {
+			return // http.ReadResponse decides
+		}
+		req := &http.Request{Method: http.MethodGet}
+		if head {
+			req.Method = http.MethodHead
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(data)), req)
+		if err != nil {
+			t.Fatalf("the fast path takes %q, net/http refuses it: %v", data, err)
+		}
+		if resp.StatusCode != rr.status {
+			t.Fatalf("%q: status %d, net/http %d", data, rr.status, resp.StatusCode)
+		}
+		if resp.Close != rr.close {
+			t.Fatalf("%q: close=%v, net/http %v", data, rr.close, resp.Close)
+		}
+		if len(resp.TransferEncoding) != 0 {
+			t.Fatalf("%q: the fast path took a response with Transfer-Encoding %v", data, resp.TransferEncoding)
+		}
+		if rr.bodyAllowed() && !head && resp.ContentLength != rr.length {
+			t.Fatalf("%q: length %d, net/http %d", data, rr.length, resp.ContentLength)
+		}
+		if err := checkResponseHeader(resp.Header); err != nil {
+			t.Fatalf("%q: the fast path took a header net/http's path refuses: %v", data, err)
+		}
+		for _, l := range rr.lines[:rr.nlines] {
+			name, value, _ := bytes.Cut(l, []byte(":"))
+			k := http.CanonicalHeaderKey(string(name))
+			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(string(value)) {
+				t.Fatalf("%q: forwards header line %q", data, l)
+			}
+			if !slices.Contains(resp.Header[k], strings.Trim(string(value), " \t")) {
+				t.Fatalf("%q: forwards %q, which net/http does not see (%v)", data, l, resp.Header[k])
 			}
 		}
 	})

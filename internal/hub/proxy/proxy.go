@@ -119,7 +119,8 @@ type Proxy struct {
 
 	realClock bool // opts.Now is time.Now
 
-	fastRequests atomic.Int64 // requests Serve's fast path answered
+	fastRequests  atomic.Int64 // requests Serve's fast path answered
+	fastResponses atomic.Int64 // of those, responses it read without http.ReadResponse
 
 	mu      sync.Mutex
 	tunnels map[*tunnel]struct{} // open upgraded connections

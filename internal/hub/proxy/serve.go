@@ -26,8 +26,8 @@ import (
 // request bodies, the hub's own pages, errors, and any request whose head
 // is not plainly well-formed. The fast path parses strictly and hands off
 // whenever in doubt, so net/http remains the judge of every unusual
-// request; responses are parsed by http.ReadResponse and framed anew, as
-// on the handler path.
+// request. Responses are parsed the same way (response.go): the common
+// ones in place, the rest by http.ReadResponse; both are framed anew.
 
 // ServeOptions configure Proxy.Serve. The zero value works.
 type ServeOptions struct {
@@ -212,6 +212,7 @@ type fastConn struct {
 	clientIP string
 	deadline time.Time // the read deadline last set
 	head     rawHead
+	resp     rawResponse // the response of the current exchange, when the fast path reads it
 	pending  int         // bytes of the current request still in br
 	idle     atomic.Bool // waiting for a request
 }
@@ -359,7 +360,8 @@ func (s *fastServer) exchange(c *fastConn, e *entry) (keep bool, failure *handof
 	}
 	var (
 		uc   *upConn
-		resp *http.Response
+		resp *http.Response // nil when the fast path reads the response (c.resp)
+		fast bool
 	)
 	for attempt := 0; ; attempt++ {
 		var reused bool
@@ -373,17 +375,21 @@ func (s *fastServer) exchange(c *fastConn, e *entry) (keep bool, failure *handof
 		uc.readLimit = start.Add(p.opts.ResponseHeaderTimeout)
 		writeRawRequest(uc.bw, h, c.clientIP)
 		var nothingRead bool
+		resp, fast = nil, false
 		err = uc.bw.Flush()
 		if err == nil {
+			fast, nothingRead, err = peekRawResponse(uc.br, &c.resp, h.head)
+		} else {
+			nothingRead = true
+		}
+		if err == nil && !fast {
 			resp, nothingRead, err = readResponse(uc.br, req)
 			if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
 				err = fmt.Errorf("101 Switching Protocols to a request without Upgrade")
 			}
-		} else {
-			nothingRead = true
-		}
-		if err == nil {
-			err = checkResponseHeader(resp.Header)
+			if err == nil {
+				err = checkResponseHeader(resp.Header)
+			}
 		}
 		if err == nil {
 			break
@@ -418,12 +424,23 @@ func (s *fastServer) exchange(c *fastConn, e *entry) (keep bool, failure *handof
 	// update. Activity is the server answering with success, as in CHP.
 	p.fastRequests.Add(1)
 	now := p.opts.Now()
-	if resp.StatusCode < 300 {
+	status, serverClose := c.resp.status, c.resp.close
+	if !fast {
+		status, serverClose = resp.StatusCode, resp.Close
+	}
+	if status < 300 {
 		e.touch(now.UnixNano())
 	}
-	complete, werr := writeRawResponse(c.bw, resp, h.head, keep, uc, p)
+	var complete bool
+	var werr error
+	if fast {
+		p.fastResponses.Add(1)
+		complete, werr = writeFastResponse(c.bw, &c.resp, h.head, keep, uc, p)
+	} else {
+		complete, werr = writeRawResponse(c.bw, resp, h.head, keep, uc, p)
+	}
 	uc.endExchange()
-	if complete && !resp.Close && uc.br.Buffered() == 0 {
+	if complete && !serverClose && uc.br.Buffered() == 0 {
 		idleAt := now
 		if !p.realClock {
 			idleAt = time.Now()

@@ -122,5 +122,60 @@ func TestFastPathCounts(t *testing.T) {
 		if n := p.fastRequests.Load(); n != want {
 			t.Fatalf("%d requests on the fast path, want %d", n, want)
 		}
+		if n := p.fastResponses.Load(); n != want {
+			t.Fatalf("%d responses read by the fast path, want %d", n, want)
+		}
 	})
+}
+
+// TestParseResponseHead: which response heads the fast path reads itself;
+// every other one goes to http.ReadResponse.
+func TestParseResponseHead(t *testing.T) {
+	const ok = "HTTP/1.1 200 OK\r\n"
+	for _, tc := range []struct {
+		name, head string
+		isHead     bool // the request was HEAD
+		fast       bool
+	}{
+		{"plain", ok + "Content-Length: 12\r\nContent-Type: text/plain\r\n\r\n", false, true},
+		{"no reason", "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", false, true},
+		{"empty reason", "HTTP/1.1 404 \r\nContent-Length: 3\r\n\r\n", false, true},
+		{"204 without length", "HTTP/1.1 204 No Content\r\n\r\n", false, true},
+		{"304 without length", "HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n", false, true},
+		{"HEAD without length", ok + "Content-Type: text/html\r\n\r\n", true, true},
+		{"close", ok + "Connection: close\r\nContent-Length: 1\r\n\r\n", false, true},
+		{"hop headers", ok + "Keep-Alive: timeout=5\r\nUpgrade: h2c\r\nContent-Length: 1\r\n\r\n", false, true},
+		{"no length", ok + "Content-Type: text/plain\r\n\r\n", false, false},
+		{"chunked", ok + "Transfer-Encoding: chunked\r\n\r\n", false, false},
+		{"chunked and length", ok + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", false, false},
+		{"two lengths", ok + "Content-Length: 5\r\nContent-Length: 5\r\n\r\n", false, false},
+		{"signed length", ok + "Content-Length: +5\r\n\r\n", false, false},
+		{"huge length", ok + "Content-Length: 1234567890123456789012\r\n\r\n", false, false},
+		{"100 Continue", "HTTP/1.1 100 Continue\r\n\r\n", false, false},
+		{"101", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", false, false},
+		{"HTTP/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"status 600", "HTTP/1.1 600 X\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"status letters", "HTTP/1.1 2x0 OK\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"no space after status", "HTTP/1.1 200OK\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"Connection naming a header", ok + "Connection: X-Secret\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"folded line", ok + "X-A: 1\r\n 2\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"bare CR", ok + "X-A: 1\r2\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"NUL", ok + "X-A: 1\x002\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"non-ASCII value", ok + "Content-Disposition: attachment; filename=\xc3\xa9\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"space before colon", ok + "X-A : 1\r\nContent-Length: 1\r\n\r\n", false, false},
+		{"too many lines", ok + strings.Repeat("X-A: 1\r\n", maxHeadLines+1) + "Content-Length: 1\r\n\r\n", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rr rawResponse
+			if got := parseResponseHead([]byte(tc.head), &rr, tc.isHead); got != tc.fast {
+				t.Fatalf("parseResponseHead(%q) = %v, want %v", tc.head, got, tc.fast)
+			}
+		})
+	}
+	var rr rawResponse
+	if !parseResponseHead([]byte("HTTP/1.1 201 Created\r\nConnection: close\r\nDate: x\r\nKeep-Alive: 1\r\nContent-Length: 42\r\nX-A: b\r\n\r\n"), &rr, false) ||
+		rr.status != 201 || rr.length != 42 || !rr.close || !rr.hasDate || rr.nlines != 2 ||
+		string(rr.lines[0]) != "Date: x" || string(rr.lines[1]) != "X-A: b" {
+		t.Fatalf("parsed: %+v", rr)
+	}
 }

@@ -107,6 +107,7 @@ func (p *Proxy) serveUpgrade(w http.ResponseWriter, r *http.Request, e *entry, u
 	}
 	// From here on the connection is a plain byte pipe.
 	c.endExchange()
+	c.rdl = time.Time{}
 	_ = nc.SetDeadline(time.Time{})
 
 	cc, brw, err := http.NewResponseController(w).Hijack()

@@ -14,10 +14,11 @@ import (
 // request on the handler's goroutine. net/http's Transport hands every
 // request to two goroutines per connection (a reader and a writer) and
 // back; doing the write and the read in place is most of what makes this
-// proxy faster than httputil.ReverseProxy. Responses are still parsed by
-// net/http (http.ReadResponse): the proxy never writes a response it did
-// not parse, so a server cannot desynchronise a client connection that
-// other users' responses travel on.
+// proxy faster than httputil.ReverseProxy. Responses are parsed by
+// net/http (http.ReadResponse), or on Serve's fast path by a strict parser
+// of the proxy's own (response.go): the proxy never writes a response it
+// did not parse, so a server cannot desynchronise a client connection
+// that other users' responses travel on.
 
 // connPool holds the idle connections to one target address. Safe for
 // concurrent use.
@@ -38,6 +39,7 @@ type upConn struct {
 	br     *bufio.Reader // reads through the upConn
 	bw     *bufio.Writer // writes through the upConn
 	idleAt time.Time
+	rdl    time.Time // the read deadline last set on nc (zero: none)
 
 	// Set for the duration of one exchange; zero while idle or tunnelling.
 	ctx         watcher       // the client's side: the exchange ends when its Err is not nil
@@ -73,11 +75,18 @@ func (c *upConn) Read(p []byte) (int, error) {
 		return c.nc.Read(p)
 	}
 	for {
-		d := time.Now().Add(pollInterval)
+		now := time.Now()
+		d := now.Add(pollInterval)
 		if !c.readLimit.IsZero() && c.readLimit.Before(d) {
 			d = c.readLimit
 		}
-		_ = c.nc.SetReadDeadline(d)
+		// The deadline set by an earlier read stays while it is at least
+		// half a poll interval away and not later than d: one timer
+		// change per half second on a busy connection, not one per read.
+		if c.rdl.IsZero() || c.rdl.After(d) || c.rdl.Sub(now) < pollInterval/2 {
+			c.rdl = d
+			_ = c.nc.SetReadDeadline(d)
+		}
 		n, err := c.nc.Read(p)
 		if n > 0 || err == nil || !isTimeout(err) {
 			return n, err
