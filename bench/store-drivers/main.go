@@ -5,7 +5,7 @@
 // pool). It is its own module so that the hub's go.mod carries only the
 // chosen driver. Run: cd bench/store-drivers && go run . -driver sqlite
 // (modernc.org/sqlite) and go run . -driver sqlite3 (ncruces).
-// Results: bench/README-store.md.
+// Results: bench/README.md ("The hub's state store").
 package main
 
 import (

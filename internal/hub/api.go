@@ -281,8 +281,10 @@ func (h *Hub) apiListUsers(w http.ResponseWriter, r *http.Request, p *principal)
 	total := 0
 	if all {
 		q.Offset, q.Limit = offset, limit
-		if list, err = h.st.ListUsers(r.Context(), q); err == nil && paginated {
-			total, err = h.st.CountUsers(r.Context(), q)
+		if paginated {
+			list, total, err = h.st.ListUsersPage(r.Context(), q)
+		} else {
+			list, err = h.st.ListUsers(r.Context(), q)
 		}
 	} else {
 		// A filtered principal (a user listing themself, a group

@@ -16,7 +16,7 @@ import (
 
 // The benchmarks run against one database of storebench.Users users (see
 // storebench for what it holds), built once per process by the same INSERT
-// statements the store uses, in one transaction. See bench/README-store.md
+// statements the store uses, in one transaction. See bench/README.md ("The hub's state store")
 // for the figures and bench/store.sh to re-run them.
 var fixture struct {
 	dirOnce sync.Once

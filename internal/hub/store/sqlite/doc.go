@@ -18,7 +18,7 @@
 // where ncruces v0.36 would have moved x/crypto, x/net, x/text and x/term
 // under the authenticator and Vault code too. Its cost is a large module
 // download (about 250 MB unpacked, once per module cache). Figures in
-// bench/README-store.md.
+// bench/README.md ("The hub's state store").
 //
 // # Connections
 //
@@ -91,5 +91,5 @@
 // users starts in 2 s with no active server and in 30–39 s when 5,000
 // servers it had recorded as running turned out dead; marking those 5,000
 // stopped through this store takes 2.9 s (0.9 s with UnsafeSyncNormal).
-// See bench/README-store.md.
+// See bench/README.md ("The hub's state store").
 package sqlite

@@ -230,7 +230,7 @@ func notFoundIfNone(res sql.Result, err error, kind, name string) error {
 // the servers_active index's condition, so that SQLite reads only that
 // small covering index (one entry per active server) once per query,
 // rather than probing the servers of every user (measured in
-// bench/README-store.md: 3× faster at 50k users).
+// bench/README.md ("The hub's state store"): 3× faster at 50k users).
 const activeUserIDs = `SELECT s.user_id FROM servers s WHERE (s.url <> '' OR s.pending <> '')`
 
 var userFilter = sqlstore.UserFilter{
