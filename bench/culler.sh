@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times one idle-culler pass over 10,000 users (results: bench/README-culler.md).
+# Times one idle-culler pass over 10,000 users (results: bench/README.md, "Idle culler").
 #
 # 1. The Go benchmark BenchmarkOncePass10k (culler + culler/hubapi against
 #    an in-memory hub on loopback, in one process).

@@ -24,7 +24,7 @@ import (
 // with a running server each, through hubapi, against an in-memory hub on
 // loopback that answers like JupyterHub 3 (pages of users, state filter).
 // The hub encodes each user once, so the figures are the culler's cost
-// plus loopback HTTP, not the hub's. See bench/README-culler.md.
+// plus loopback HTTP, not the hub's. See bench/README.md ("Idle culler").
 func BenchmarkOncePass10k(b *testing.B) {
 	const n = 10_000
 	for _, bc := range []struct {
