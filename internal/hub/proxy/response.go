@@ -83,10 +83,8 @@ func parseResponseHead(b []byte, rr *rawResponse, head bool) bool {
 	if status < 200 || status > 599 {
 		return false
 	}
-	for _, c := range line[12:] {
-		if (c < ' ' && c != '\t') || c >= 0x7f {
-			return false
-		}
+	if !printable(line[12:]) {
+		return false
 	}
 	rr.status = status
 	pos := eol + 2
@@ -94,23 +92,10 @@ func parseResponseHead(b []byte, rr *rawResponse, head bool) bool {
 		eol := bytes.Index(b[pos:], crlf)
 		line := b[pos : pos+eol]
 		pos += eol + 2
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
+		name, value, ok := splitHeaderLine(line)
+		if !ok {
 			return false
 		}
-		name := line[:colon]
-		for _, c := range name {
-			if !isTokenByte(c) {
-				return false
-			}
-		}
-		value := line[colon+1:]
-		for _, c := range value {
-			if (c < ' ' && c != '\t') || c >= 0x7f {
-				return false
-			}
-		}
-		value = bytes.Trim(value, " \t")
 		switch {
 		case asciiEqualFold(name, "content-length"):
 			if rr.length >= 0 || len(value) == 0 || len(value) > 18 {
@@ -128,16 +113,11 @@ func parseResponseHead(b []byte, rr *rawResponse, head bool) bool {
 		case asciiEqualFold(name, "transfer-encoding"):
 			return false
 		case asciiEqualFold(name, "connection"):
-			for tok := range bytes.SplitSeq(value, []byte(",")) {
-				tok = bytes.Trim(tok, " \t")
-				switch {
-				case asciiEqualFold(tok, "close"):
-					rr.close = true
-				case asciiEqualFold(tok, "keep-alive"), len(tok) == 0:
-				default:
-					return false
-				}
+			closes, ok := connectionClose(value)
+			if !ok {
+				return false
 			}
+			rr.close = rr.close || closes
 			continue
 		case asciiEqualFold(name, "keep-alive"), asciiEqualFold(name, "proxy-connection"),
 			asciiEqualFold(name, "proxy-authenticate"), asciiEqualFold(name, "proxy-authorization"),

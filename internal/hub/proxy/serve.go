@@ -524,23 +524,10 @@ func parseHead(b []byte, h *rawHead) bool {
 		eol := bytes.Index(b[pos:], crlf)
 		line := b[pos : pos+eol]
 		pos += eol + 2
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return false // also a folded line (leading space or tab)
+		name, value, ok := splitHeaderLine(line)
+		if !ok {
+			return false
 		}
-		name := line[:colon]
-		for _, ch := range name {
-			if !isTokenByte(ch) {
-				return false
-			}
-		}
-		value := line[colon+1:]
-		for _, ch := range value {
-			if (ch < ' ' && ch != '\t') || ch >= 0x7f {
-				return false
-			}
-		}
-		value = bytes.Trim(value, " \t")
 		switch {
 		case asciiEqualFold(name, "host"):
 			if h.host != nil || len(value) == 0 || !validHost(value) {
@@ -554,16 +541,11 @@ func parseHead(b []byte, h *rawHead) bool {
 			}
 			continue // nothing to forward: no body
 		case asciiEqualFold(name, "connection"):
-			for tok := range bytes.SplitSeq(value, []byte(",")) {
-				tok = bytes.Trim(tok, " \t")
-				switch {
-				case asciiEqualFold(tok, "close"):
-					h.close = true
-				case asciiEqualFold(tok, "keep-alive"), len(tok) == 0:
-				default:
-					return false
-				}
+			closes, ok := connectionClose(value)
+			if !ok {
+				return false
 			}
+			h.close = h.close || closes
 			continue
 		case asciiEqualFold(name, "keep-alive"), asciiEqualFold(name, "proxy-connection"),
 			asciiEqualFold(name, "proxy-authorization"), asciiEqualFold(name, "proxy-authenticate"):
@@ -607,6 +589,56 @@ func parseHead(b []byte, h *rawHead) bool {
 }
 
 var crlf = []byte("\r\n")
+
+// splitHeaderLine splits a header line into its name and its value, with
+// the blanks around the value trimmed. ok is false unless the name is a
+// non-empty token and the value printable ASCII and tabs; a folded line
+// (one that starts with a blank) has no token before its colon.
+func splitHeaderLine(line []byte) (name, value []byte, ok bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return nil, nil, false
+	}
+	name = line[:colon]
+	for _, ch := range name {
+		if !isTokenByte(ch) {
+			return nil, nil, false
+		}
+	}
+	value = line[colon+1:]
+	if !printable(value) {
+		return nil, nil, false
+	}
+	return name, bytes.Trim(value, " \t"), true
+}
+
+// printable reports whether b is printable ASCII and tabs only.
+func printable(b []byte) bool {
+	for _, ch := range b {
+		if (ch < ' ' && ch != '\t') || ch >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// connectionClose reads a Connection header value: closes reports whether
+// it names close; ok is false when it names anything but close and
+// keep-alive (a header the sender wants dropped, which the fast paths
+// leave to net/http).
+func connectionClose(value []byte) (closes, ok bool) {
+	for tok := range bytes.SplitSeq(value, []byte(",")) {
+		tok = bytes.Trim(tok, " \t")
+		switch {
+		case asciiEqualFold(tok, "close"):
+			closes = true
+		case asciiEqualFold(tok, "keep-alive"), len(tok) == 0:
+		default:
+			return false, false
+		}
+	}
+	return closes, true
+}
 
 func isTokenByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
