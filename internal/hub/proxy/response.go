@@ -87,11 +87,7 @@ func parseResponseHead(b []byte, rr *rawResponse, head bool) bool {
 		return false
 	}
 	rr.status = status
-	pos := eol + 2
-	for pos < len(b)-2 {
-		eol := bytes.Index(b[pos:], crlf)
-		line := b[pos : pos+eol]
-		pos += eol + 2
+	for line := range headerLines(b) {
 		name, value, ok := splitHeaderLine(line)
 		if !ok {
 			return false

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -518,12 +519,7 @@ func parseHead(b []byte, h *rawHead) bool {
 			return false
 		}
 	}
-	// Header lines.
-	pos := eol + 2
-	for pos < len(b)-2 {
-		eol := bytes.Index(b[pos:], crlf)
-		line := b[pos : pos+eol]
-		pos += eol + 2
+	for line := range headerLines(b) {
 		name, value, ok := splitHeaderLine(line)
 		if !ok {
 			return false
@@ -589,6 +585,22 @@ func parseHead(b []byte, h *rawHead) bool {
 }
 
 var crlf = []byte("\r\n")
+
+// headerLines yields the header lines of b, a complete head (its first
+// line, the header lines, each ending in CRLF, and a blank line), without
+// their CRLF.
+func headerLines(b []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		pos := bytes.Index(b, crlf) + 2
+		for pos < len(b)-2 {
+			eol := bytes.Index(b[pos:], crlf)
+			if !yield(b[pos : pos+eol]) {
+				return
+			}
+			pos += eol + 2
+		}
+	}
+}
 
 // splitHeaderLine splits a header line into its name and its value, with
 // the blanks around the value trimmed. ok is false unless the name is a
